@@ -1,0 +1,4 @@
+//! End-to-end tests: the real binaries on real files. One test binary, one module per story.
+
+mod svccfg_validate;
+mod tidy;
