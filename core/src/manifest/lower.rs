@@ -9,21 +9,57 @@
 
 use super::diagnostic::{Diagnostic, Severity, Span};
 use super::model::*;
-use super::xml::{Element, Pos};
+use super::xml::{Element, LineIndex};
 
 /// Collects diagnostics for one file.
 pub(crate) struct Lowerer<'a> {
     pub(crate) file: &'a str,
+    /// The document, for turning offsets into lines and columns when something is reported.
+    text: &'a str,
+    index: Option<LineIndex<'a>>,
     pub(crate) diagnostics: Vec<Diagnostic>,
     /// Profiles may leave out types that manifests must give (DTD comments).
     pub(crate) kind: BundleKind,
 }
 
-/// An element with the path that leads to it.
+/// An element and the chain of elements above it, so its path (`service[name=x]/dependency[name=y]`)
+/// can be spelled out when a diagnostic needs it, and never otherwise.
 #[derive(Clone, Copy)]
 pub(crate) struct At<'e> {
-    pub(crate) element: &'e Element,
-    pub(crate) path: &'e str,
+    pub(crate) element: &'e Element<'e>,
+    pub(crate) parent: Option<&'e At<'e>>,
+}
+
+impl<'e> At<'e> {
+    /// The root element.
+    pub(crate) fn root(element: &'e Element<'e>) -> Self {
+        At {
+            element,
+            parent: None,
+        }
+    }
+
+    /// The element path, without the root (`service_bundle`) itself.
+    pub(crate) fn path(&self) -> String {
+        let mut steps = Vec::new();
+        let mut at = Some(self);
+        while let Some(current) = at {
+            if current.parent.is_some() {
+                steps.push(current.element.path_step());
+            }
+            at = current.parent;
+        }
+        steps.reverse();
+        steps.join("/")
+    }
+}
+
+/// The children of `at`, each knowing its parent.
+pub(crate) fn children<'e>(at: &'e At<'e>) -> impl Iterator<Item = At<'e>> + 'e {
+    at.element.children.iter().map(move |element| At {
+        element,
+        parent: Some(at),
+    })
 }
 
 const GROUPINGS: &[(&str, Grouping)] = &[
@@ -54,33 +90,57 @@ const SIGNALS: &[&str] = &[
 ];
 
 impl<'a> Lowerer<'a> {
-    pub(crate) fn new(file: &'a str) -> Self {
+    pub(crate) fn new(file: &'a str, text: &'a str) -> Self {
         Lowerer {
             file,
+            text,
+            index: None,
             diagnostics: Vec::new(),
             kind: BundleKind::Manifest,
         }
     }
 
-    pub(crate) fn report(&mut self, severity: Severity, pos: Pos, path: &str, message: String) {
+    /// The 1-based line of a byte offset (the line index is built on first use: valid files
+    /// never need it).
+    pub(crate) fn line_of(&mut self, offset: usize) -> u32 {
+        let text = self.text;
+        self.index
+            .get_or_insert_with(|| LineIndex::new(text))
+            .pos(offset)
+            .line
+    }
+
+    pub(crate) fn report(
+        &mut self,
+        severity: Severity,
+        offset: usize,
+        at: At<'_>,
+        message: String,
+    ) {
+        let text = self.text;
+        let pos = self
+            .index
+            .get_or_insert_with(|| LineIndex::new(text))
+            .pos(offset);
+        let path = at.path();
         self.diagnostics.push(Diagnostic {
             severity,
             span: Span {
                 file: self.file.to_string(),
                 line: pos.line,
                 column: pos.column,
-                path: path.to_string(),
+                path,
             },
             message,
         });
     }
 
     pub(crate) fn error(&mut self, at: At<'_>, message: String) {
-        self.report(Severity::Error, at.element.pos, at.path, message);
+        self.report(Severity::Error, at.element.offset, at, message);
     }
 
     pub(crate) fn warning(&mut self, at: At<'_>, message: String) {
-        self.report(Severity::Warning, at.element.pos, at.path, message);
+        self.report(Severity::Warning, at.element.offset, at, message);
     }
 
     /// Reports at an attribute's own position when it exists, else at the element.
@@ -91,11 +151,11 @@ impl<'a> Lowerer<'a> {
         attribute: &str,
         message: String,
     ) {
-        let pos = at
+        let offset = at
             .element
             .attribute_entry(attribute)
-            .map_or(at.element.pos, |entry| entry.pos);
-        self.report(severity, pos, at.path, message);
+            .map_or(at.element.offset, |entry| entry.offset);
+        self.report(severity, offset, at, message);
     }
 
     /// An error, unless `value` holds a build placeholder (`@VAR@`, `@@VAR@@`, `%%VAR%%`,
@@ -127,12 +187,12 @@ impl<'a> Lowerer<'a> {
     /// Warns about attributes the DTD does not list for this element.
     fn allow_attributes(&mut self, at: At<'_>, allowed: &[&str]) {
         for attribute in &at.element.attributes {
-            let name = attribute.name.as_str();
+            let name = &*attribute.name;
             if !allowed.contains(&name) && !name.starts_with("xmlns") {
                 self.report(
                     Severity::Warning,
-                    attribute.pos,
-                    at.path,
+                    attribute.offset,
+                    at,
                     format!(
                         "unknown attribute '{name}' on <{}> is ignored",
                         at.element.name
@@ -144,7 +204,7 @@ impl<'a> Lowerer<'a> {
 
     fn unknown_element(&mut self, child: At<'_>, parent: &str) {
         if matches!(
-            child.element.name.as_str(),
+            child.element.name.as_ref(),
             "periodic_method" | "scheduled_method"
         ) {
             self.warning(
@@ -215,19 +275,8 @@ impl<'a> Lowerer<'a> {
             .unwrap_or(default)
     }
 
-    fn children<'e>(&self, at: At<'e>) -> impl Iterator<Item = (&'e Element, String)> + 'e {
-        let path = at.path;
-        at.element
-            .children
-            .iter()
-            .map(move |child| (child, join(path, &child.path_step())))
-    }
-
-    pub(crate) fn bundle(&mut self, root: &Element) -> Option<Bundle> {
-        let root_at = At {
-            element: root,
-            path: "",
-        };
+    pub(crate) fn bundle(&mut self, root: &Element<'_>) -> Option<Bundle> {
+        let root_at = At::root(root);
         if root.name != "service_bundle" {
             self.error(
                 root_at,
@@ -261,16 +310,13 @@ impl<'a> Lowerer<'a> {
             services: Vec::new(),
             includes: Vec::new(),
         };
-        let mut services: Vec<(Service, &Element, String)> = Vec::new();
-        for (child, path) in self.children(root_at) {
-            let at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        let mut services: Vec<(Service, At<'_>)> = Vec::new();
+        for at in children(&root_at) {
+            let child = at.element;
+            match child.name.as_ref() {
                 "service" => {
                     if let Some(service) = self.service(at) {
-                        services.push((service, child, path.clone()));
+                        services.push((service, at));
                     }
                 }
                 "xi:include" => {
@@ -288,10 +334,7 @@ impl<'a> Lowerer<'a> {
             }
         }
         super::validate::bundle(self, &services);
-        bundle.services = services
-            .into_iter()
-            .map(|(service, _, _)| service)
-            .collect();
+        bundle.services = services.into_iter().map(|(service, _)| service).collect();
         Some(bundle)
     }
 
@@ -329,12 +372,9 @@ impl<'a> Lowerer<'a> {
             instances: Vec::new(),
             stability: None,
         };
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        for child_at in children(&at) {
+            let child = child_at.element;
+            match child.name.as_ref() {
                 "create_default_instance" => {
                     self.allow_attributes(child_at, &["enabled"]);
                     service.create_default_instance =
@@ -379,11 +419,7 @@ impl<'a> Lowerer<'a> {
             enabled,
             settings: Settings::default(),
         };
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
+        for child_at in children(&at) {
             if !self.setting(&mut instance.settings, child_at, "instance") {
                 self.unknown_element(child_at, "instance");
             }
@@ -393,7 +429,7 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers one child shared by services and instances; false when the element is not one.
     fn setting(&mut self, settings: &mut Settings, at: At<'_>, parent: &str) -> bool {
-        match at.element.name.as_str() {
+        match at.element.name.as_ref() {
             "restarter" => {
                 self.allow_attributes(at, &[]);
                 let targets = self.service_fmris(at);
@@ -455,11 +491,8 @@ impl<'a> Lowerer<'a> {
     /// The `value`s of the `<service_fmri>` children.
     fn service_fmris(&mut self, at: At<'_>) -> Vec<String> {
         let mut targets = Vec::new();
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
+        for child_at in children(&at) {
+            let child = child_at.element;
             if child.name == "service_fmri" {
                 self.allow_attributes(child_at, &["value"]);
                 if let Some(value) = self.required(child_at, "value", "an FMRI") {
@@ -556,12 +589,9 @@ impl<'a> Lowerer<'a> {
             .and_then(|text| self.timeout(at, &text));
         let delete = self.boolean(at, "delete", false);
         let mut method_context = None;
-        for (child, path) in self.children(at) {
-            if child.name == "method_context" {
-                method_context = Some(self.method_context(At {
-                    element: child,
-                    path: &path,
-                }));
+        for child in children(&at) {
+            if child.element.name == "method_context" {
+                method_context = Some(self.method_context(child));
             }
         }
         let properties = self.nested_properties(at, &["method_context", "stability"]);
@@ -679,12 +709,9 @@ impl<'a> Lowerer<'a> {
             security_flags: attribute("security_flags"),
             ..MethodContext::default()
         };
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        for child_at in children(&at) {
+            let child = child_at.element;
+            match child.name.as_ref() {
                 "method_credential" => {
                     self.allow_attributes(
                         child_at,
@@ -721,11 +748,8 @@ impl<'a> Lowerer<'a> {
                 }
                 "method_environment" => {
                     self.allow_attributes(child_at, &[]);
-                    for (variable, variable_path) in self.children(child_at) {
-                        let variable_at = At {
-                            element: variable,
-                            path: &variable_path,
-                        };
+                    for variable_at in children(&child_at) {
+                        let variable = variable_at.element;
                         if variable.name != "envvar" {
                             self.unknown_element(variable_at, "method_environment");
                             continue;
@@ -760,12 +784,9 @@ impl<'a> Lowerer<'a> {
         };
         let delete = self.boolean(at, "delete", false);
         let mut stability = None;
-        for (child, path) in self.children(at) {
-            if child.name == "stability" {
-                stability = self.stability(At {
-                    element: child,
-                    path: &path,
-                });
+        for child in children(&at) {
+            if child.element.name == "stability" {
+                stability = self.stability(child);
             }
         }
         let properties = self.nested_properties(at, &["stability"]);
@@ -781,12 +802,9 @@ impl<'a> Lowerer<'a> {
     /// The `<propval>`/`<property>` children; `also` lists other children the caller handles.
     fn nested_properties(&mut self, at: At<'_>, also: &[&str]) -> Vec<Property> {
         let mut properties = Vec::new();
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        for child_at in children(&at) {
+            let child = child_at.element;
+            match child.name.as_ref() {
                 "propval" => properties.extend(self.propval(child_at)),
                 "property" => properties.extend(self.property(child_at)),
                 name if also.contains(&name) => {}
@@ -842,11 +860,8 @@ impl<'a> Lowerer<'a> {
         let kind = self.property_type(at);
         let r#override = self.boolean(at, "override", false);
         let mut values = Vec::new();
-        for (list, list_path) in self.children(at) {
-            let list_at = At {
-                element: list,
-                path: &list_path,
-            };
+        for list_at in children(&at) {
+            let list = list_at.element;
             let Some(list_type) = list.name.strip_suffix("_list") else {
                 self.unknown_element(list_at, "property");
                 continue;
@@ -869,11 +884,8 @@ impl<'a> Lowerer<'a> {
                 );
                 continue;
             }
-            for (node, node_path) in self.children(list_at) {
-                let node_at = At {
-                    element: node,
-                    path: &node_path,
-                };
+            for node_at in children(&list_at) {
+                let node = node_at.element;
                 if node.name != "value_node" {
                     self.unknown_element(node_at, &list.name);
                     continue;
@@ -977,8 +989,8 @@ impl<'a> Lowerer<'a> {
             event: String::new(),
             types: Vec::new(),
         };
-        for (child, _) in self.children(at) {
-            match child.name.as_str() {
+        for child in &at.element.children {
+            match &*child.name {
                 "event" => {
                     parameters.event = child.attribute("value").unwrap_or_default().to_string();
                 }
@@ -994,21 +1006,15 @@ impl<'a> Lowerer<'a> {
     fn template(&mut self, at: At<'_>) -> Template {
         self.allow_attributes(at, &[]);
         let mut template = Template::default();
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        for child_at in children(&at) {
+            let child = child_at.element;
+            match child.name.as_ref() {
                 "common_name" => template.common_name = self.loctexts(child_at),
                 "description" => template.description = self.loctexts(child_at),
                 "documentation" => {
-                    for (entry, entry_path) in self.children(child_at) {
-                        let entry_at = At {
-                            element: entry,
-                            path: &entry_path,
-                        };
-                        match entry.name.as_str() {
+                    for entry_at in children(&child_at) {
+                        let entry = entry_at.element;
+                        match entry.name.as_ref() {
                             "manpage" => {
                                 self.allow_attributes(entry_at, &["title", "section", "manpath"]);
                                 let title = self.required(entry_at, "title", "a manual page title");
@@ -1048,11 +1054,8 @@ impl<'a> Lowerer<'a> {
 
     fn loctexts(&mut self, at: At<'_>) -> Vec<LocText> {
         let mut texts = Vec::new();
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
+        for child_at in children(&at) {
+            let child = child_at.element;
             if child.name != "loctext" {
                 self.unknown_element(child_at, &at.element.name);
                 continue;
@@ -1090,12 +1093,9 @@ impl<'a> Lowerer<'a> {
                 .to_string(),
             ..PgPattern::default()
         };
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        for child_at in children(&at) {
+            let child = child_at.element;
+            match child.name.as_ref() {
                 "common_name" => pattern.common_name = self.loctexts(child_at),
                 "description" => pattern.description = self.loctexts(child_at),
                 "prop_pattern" => pattern.prop_patterns.push(self.prop_pattern(child_at)),
@@ -1134,12 +1134,9 @@ impl<'a> Lowerer<'a> {
             required: self.boolean(at, "required", false),
             ..PropPattern::default()
         };
-        for (child, path) in self.children(at) {
-            let child_at = At {
-                element: child,
-                path: &path,
-            };
-            match child.name.as_str() {
+        for child_at in children(&at) {
+            let child = child_at.element;
+            match child.name.as_ref() {
                 "common_name" => pattern.common_name = self.loctexts(child_at),
                 "description" => pattern.description = self.loctexts(child_at),
                 "units" => {
@@ -1164,22 +1161,16 @@ impl<'a> Lowerer<'a> {
                 }
                 "internal_separators" => {}
                 "values" | "constraints" | "choices" => {
-                    for (entry, entry_path) in self.children(child_at) {
-                        match entry.name.as_str() {
+                    for entry_at in children(&child_at) {
+                        let entry = entry_at.element;
+                        match &*entry.name {
                             "value" => {
                                 let mut value = PatternValue {
                                     name: entry.attribute("name").unwrap_or_default().to_string(),
                                     ..PatternValue::default()
                                 };
-                                for (text, text_path) in self.children(At {
-                                    element: entry,
-                                    path: &entry_path,
-                                }) {
-                                    let text_at = At {
-                                        element: text,
-                                        path: &text_path,
-                                    };
-                                    match text.name.as_str() {
+                                for text_at in children(&entry_at) {
+                                    match &*text_at.element.name {
                                         "common_name" => value.common_name = self.loctexts(text_at),
                                         "description" => value.description = self.loctexts(text_at),
                                         _ => self.unknown_element(text_at, "value"),
@@ -1199,15 +1190,6 @@ impl<'a> Lowerer<'a> {
             }
         }
         pattern
-    }
-}
-
-/// `a/b` path joining that leaves out the empty root.
-pub(crate) fn join(path: &str, step: &str) -> String {
-    if path.is_empty() {
-        step.to_string()
-    } else {
-        format!("{path}/{step}")
     }
 }
 

@@ -95,7 +95,7 @@ pub fn parse(origin: &str, bytes: &[u8]) -> Parsed {
         Ok(root) => root,
         Err(error) => return fatal(error),
     };
-    let mut lowerer = lower::Lowerer::new(origin);
+    let mut lowerer = lower::Lowerer::new(origin, text);
     let bundle = lowerer.bundle(&root);
     let mut diagnostics = lowerer.diagnostics;
     diagnostics.sort_by_key(|diagnostic| (diagnostic.span.line, diagnostic.span.column));

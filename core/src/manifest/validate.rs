@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::diagnostic::Severity;
-use super::lower::{At, Lowerer, join};
+use super::lower::{At, Lowerer};
 use super::model::*;
 use super::xml::Element;
 use crate::fmri::{self, Fmri};
@@ -29,8 +29,7 @@ enum Target {
 /// Parses a target FMRI into what validation needs, or says why it is not one.
 fn target(text: &str) -> Result<Target, String> {
     let parsed = Fmri::parse(text).map_err(|error| error.to_string())?;
-    if let Some(path) = parsed.path() {
-        let _ = path;
+    if parsed.path().is_some() {
         return Ok(Target::Path);
     }
     match parsed.service_name() {
@@ -43,10 +42,11 @@ fn target(text: &str) -> Result<Target, String> {
 }
 
 /// Runs every check over the lowered services of one bundle.
-pub(crate) fn bundle(lowerer: &mut Lowerer<'_>, services: &[(Service, &Element, String)]) {
+pub(crate) fn bundle(lowerer: &mut Lowerer<'_>, services: &[(Service, At<'_>)]) {
     let mut seen: HashMap<&str, u32> = HashMap::new();
-    for (service, element, path) in services {
-        let at = At { element, path };
+    for (service, at) in services {
+        let at = *at;
+        let element = at.element;
         if let Some(first_line) = seen.get(service.name.as_str()) {
             lowerer.error(
                 at,
@@ -56,7 +56,8 @@ pub(crate) fn bundle(lowerer: &mut Lowerer<'_>, services: &[(Service, &Element, 
                 ),
             );
         } else {
-            seen.insert(&service.name, element.pos.line);
+            let line = lowerer.line_of(element.offset);
+            seen.insert(&service.name, line);
         }
         service_checks(lowerer, service, at);
     }
@@ -83,10 +84,9 @@ fn service_checks(lowerer: &mut Lowerer<'_>, service: &Service, at: At<'_>) {
         let Some(name) = element.attribute("name") else {
             continue;
         };
-        let path = join(at.path, &element.path_step());
         let instance_at = At {
             element,
-            path: &path,
+            parent: Some(&at),
         };
         if let Err(error) = fmri::validate_instance_name(name) {
             lowerer.problem_unless_placeholder(
@@ -103,7 +103,8 @@ fn service_checks(lowerer: &mut Lowerer<'_>, service: &Service, at: At<'_>) {
             );
             continue;
         }
-        instances.insert(name, element.pos.line);
+        let line = lowerer.line_of(element.offset);
+        instances.insert(name, line);
         if name == "default" && service.create_default_instance.is_some() {
             lowerer.warning(
                 instance_at,
@@ -136,7 +137,7 @@ fn entity_checks(
     // group of the entity (svccfg_xml.c).
     let mut groups: HashMap<String, (&str, u32)> = HashMap::new();
     for element in &at.element.children {
-        let kind = match element.name.as_str() {
+        let kind = match element.name.as_ref() {
             "dependency" => "dependency",
             "exec_method" => "method",
             "property_group" => "property group",
@@ -145,10 +146,9 @@ fn entity_checks(
         let Some(name) = element.attribute("name") else {
             continue;
         };
-        let path = join(at.path, &element.path_step());
         let child_at = At {
             element,
-            path: &path,
+            parent: Some(&at),
         };
         // Real Solaris manifests name dependencies "BIND dns server" or
         // "system/manifest-import", which illumos's repository would refuse. The name is only a
@@ -175,7 +175,8 @@ fn entity_checks(
                 ),
             ),
             None => {
-                groups.insert(name.to_string(), (kind, element.pos.line));
+                let line = lowerer.line_of(element.offset);
+                groups.insert(name.to_string(), (kind, line));
             }
         }
         if element.name == "dependency" {
@@ -186,18 +187,16 @@ fn entity_checks(
         }
     }
     for element in &at.element.children {
-        let path = join(at.path, &element.path_step());
         let child_at = At {
             element,
-            path: &path,
+            parent: Some(&at),
         };
-        match element.name.as_str() {
+        match element.name.as_ref() {
             "dependent" => {
                 for (fmri_element, text) in service_fmri_children(element) {
-                    let fmri_path = join(&path, &fmri_element.path_step());
                     let fmri_at = At {
                         element: fmri_element,
-                        path: &fmri_path,
+                        parent: Some(&child_at),
                     };
                     match target(text) {
                         Ok(Target::Service { service: target, .. }) if target == service.name => {
@@ -222,10 +221,9 @@ fn entity_checks(
             }
             "restarter" => {
                 for (fmri_element, text) in service_fmri_children(element) {
-                    let fmri_path = join(&path, &fmri_element.path_step());
                     let fmri_at = At {
                         element: fmri_element,
-                        path: &fmri_path,
+                        parent: Some(&child_at),
                     };
                     match target(text) {
                         Ok(Target::Service {
@@ -250,7 +248,9 @@ fn entity_checks(
     }
 }
 
-fn service_fmri_children(element: &Element) -> impl Iterator<Item = (&Element, &str)> {
+fn service_fmri_children<'e>(
+    element: &'e Element<'e>,
+) -> impl Iterator<Item = (&'e Element<'e>, &'e str)> {
     element
         .children
         .iter()
@@ -268,10 +268,9 @@ fn dependency_checks(
     let dependency_name = at.element.attribute("name").unwrap_or_default();
     let kind = at.element.attribute("type").unwrap_or("service");
     for (fmri_element, text) in service_fmri_children(at.element) {
-        let path = join(at.path, &fmri_element.path_step());
         let fmri_at = At {
             element: fmri_element,
-            path: &path,
+            parent: Some(&at),
         };
         let parsed = match target(text) {
             Ok(parsed) => parsed,
@@ -346,10 +345,9 @@ fn property_checks(lowerer: &mut Lowerer<'_>, at: At<'_>) {
         let Some(name) = element.attribute("name") else {
             continue;
         };
-        let path = join(at.path, &element.path_step());
         let child_at = At {
             element,
-            path: &path,
+            parent: Some(&at),
         };
         if let Err(error) = fmri::validate_property_name(name) {
             lowerer.problem_unless_placeholder(
@@ -365,81 +363,128 @@ fn property_checks(lowerer: &mut Lowerer<'_>, at: At<'_>) {
                 format!("property '{name}' is set twice in this group (first at line {first_line}); the last value wins"),
             ),
             None => {
-                seen.insert(name, element.pos.line);
+                let line = lowerer.line_of(element.offset);
+                seen.insert(name, line);
             }
         }
     }
 }
 
 /// smf-reference.md part 1 §6: start required, stop recommended, for instances svc.startd runs.
+///
+/// Works on the elements and the lowered settings directly rather than composing every
+/// instance: a method element that failed to lower has been reported already and must not also
+/// be called missing, and validation should not copy every setting of every instance.
 fn method_checks(lowerer: &mut Lowerer<'_>, service: &Service, at: At<'_>) {
     if service.kind == ServiceKind::Milestone {
         return;
     }
-    for instance in service.effective_instances() {
-        if !instance.is_run_by_startd() || has_periodic_method(at.element, &instance.instance) {
-            continue;
-        }
-        // Report at the instance element, or at create_default_instance for `default`.
-        let element = at
-            .element
+    let declares = |entity: &Element<'_>, method: &str| {
+        entity
             .children
             .iter()
-            .find(|child| {
-                child.name == "instance" && child.attribute("name") == Some(&instance.instance)
-            })
-            .or_else(|| {
-                at.element
-                    .children
-                    .iter()
-                    .find(|child| child.name == "create_default_instance")
-            })
-            .unwrap_or(at.element);
-        let path = if element.name == "instance" {
-            join(at.path, &element.path_step())
-        } else {
-            at.path.to_string()
+            .any(|child| child.name == "exec_method" && child.attribute("name") == Some(method))
+    };
+    let periodic = |entity: &Element<'_>| {
+        entity
+            .children
+            .iter()
+            .any(|child| matches!(&*child.name, "periodic_method" | "scheduled_method"))
+    };
+    if periodic(at.element) {
+        return;
+    }
+    let duration = |settings: &Settings| match settings
+        .property_groups
+        .iter()
+        .find(|group| group.name == "startd")
+        .and_then(|group| group.property("duration"))
+        .and_then(|property| property.values.first())
+    {
+        Some(Value::Text(text)) => Some(text.clone()),
+        _ => None,
+    };
+
+    // (instance name, its element (None for the implied default), its own settings)
+    let mut slots: Vec<(&str, Option<&Element<'_>>, Option<&Settings>)> = Vec::new();
+    for child in &at.element.children {
+        if child.name != "instance" {
+            continue;
+        }
+        let Some(name) = child.attribute("name") else {
+            continue;
         };
-        let instance_at = At {
-            element,
-            path: &path,
+        if slots.iter().any(|(existing, _, _)| *existing == name) {
+            continue;
+        }
+        let settings = service
+            .instances
+            .iter()
+            .find(|instance| instance.name == name)
+            .map(|instance| &instance.settings);
+        slots.push((name, Some(child), settings));
+    }
+    if service.create_default_instance.is_some()
+        && !slots.iter().any(|(name, _, _)| *name == "default")
+    {
+        slots.insert(0, ("default", None, None));
+    }
+
+    for (name, element, settings) in slots {
+        let restarter = settings
+            .and_then(|own| own.restarter.as_ref())
+            .or(service.settings.restarter.as_ref());
+        if restarter.is_some_and(|restarter| !is_startd(restarter)) {
+            continue;
+        }
+        if element.is_some_and(periodic) {
+            continue;
+        }
+        let has = |method: &str| {
+            declares(at.element, method) || element.is_some_and(|element| declares(element, method))
         };
-        let fmri = instance.fmri();
-        // A method element that failed to lower has been reported already; do not also call
-        // it missing.
-        let declared = |name: &str| {
-            instance.method(name).is_some()
-                || [at.element, element].iter().any(|entity| {
-                    entity.children.iter().any(|child| {
-                        child.name == "exec_method" && child.attribute("name") == Some(name)
-                    })
-                })
+        let duration = settings
+            .and_then(duration)
+            .or_else(|| duration(&service.settings))
+            .unwrap_or_default();
+        // Report at the instance element, or at create_default_instance for `default`.
+        let report_at = match element {
+            Some(element) => At {
+                element,
+                parent: Some(&at),
+            },
+            None => at
+                .element
+                .children
+                .iter()
+                .find(|child| child.name == "create_default_instance")
+                .map_or(at, |element| At {
+                    element,
+                    parent: Some(&at),
+                }),
         };
-        if !declared("start") {
+        let fmri = format!("svc:/{}:{name}", service.name);
+        if !has("start") {
             lowerer.error(
-                instance_at,
+                report_at,
                 format!("{fmri} has no start method: svc.startd cannot run it (add <exec_method name='start'>, or a <restarter> that runs it)"),
             );
         }
-        if !declared("stop") && instance.duration() != "transient" {
+        if !has("stop") && duration != "transient" {
             lowerer.warning(
-                instance_at,
+                report_at,
                 format!("{fmri} has no stop method: stopping it will send SIGTERM to all its processes (as exec=':kill' would)"),
             );
         }
     }
 }
 
-/// Solaris 11 periodic and scheduled services are run by other restarters (svc.periodicd).
-fn has_periodic_method(service: &Element, instance: &str) -> bool {
-    let periodic = |element: &Element| {
-        element
-            .children
-            .iter()
-            .any(|child| matches!(child.name.as_str(), "periodic_method" | "scheduled_method"))
-    };
-    periodic(service)
-        || service.children.iter().any(|child| {
-            child.name == "instance" && child.attribute("name") == Some(instance) && periodic(child)
-        })
+/// Whether a restarter FMRI names svc.startd itself.
+fn is_startd(restarter: &str) -> bool {
+    matches!(
+        restarter,
+        "svc:/system/svc/restarter:default"
+            | "svc://localhost/system/svc/restarter:default"
+            | "system/svc/restarter:default"
+    )
 }

@@ -11,6 +11,7 @@
 //! What is not here: any knowledge of the service_bundle DTD. [`super::lower`] gives the tree
 //! its meaning.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use quick_xml::events::{BytesStart, Event};
@@ -33,36 +34,39 @@ pub(crate) struct Pos {
     pub(crate) column: u32,
 }
 
-/// One attribute, with where its name starts.
+/// One attribute, with where its name starts. Names and values borrow from the document
+/// unless a value had references to expand.
 #[derive(Debug, Clone)]
-pub(crate) struct Attribute {
-    pub(crate) name: String,
-    pub(crate) value: String,
-    pub(crate) pos: Pos,
+pub(crate) struct Attribute<'t> {
+    pub(crate) name: Cow<'t, str>,
+    pub(crate) value: Cow<'t, str>,
+    /// Byte offset of the attribute's name.
+    pub(crate) offset: usize,
 }
 
 /// One element of the document, with its attributes, children and text content.
 #[derive(Debug, Clone)]
-pub(crate) struct Element {
-    pub(crate) name: String,
-    pub(crate) attributes: Vec<Attribute>,
-    pub(crate) children: Vec<Element>,
+pub(crate) struct Element<'t> {
+    pub(crate) name: Cow<'t, str>,
+    pub(crate) attributes: Vec<Attribute<'t>>,
+    pub(crate) children: Vec<Element<'t>>,
     /// Character data directly inside the element (text, CDATA, expanded references).
     pub(crate) text: String,
-    pub(crate) pos: Pos,
+    /// Byte offset of the element's `<`. Positions are computed only for diagnostics.
+    pub(crate) offset: usize,
 }
 
-impl Element {
+impl<'t> Element<'t> {
     /// The value of attribute `name`, if present.
     pub(crate) fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
             .iter()
             .find(|attribute| attribute.name == name)
-            .map(|attribute| attribute.value.as_str())
+            .map(|attribute| &*attribute.value)
     }
 
     /// The attribute itself (for its position).
-    pub(crate) fn attribute_entry(&self, name: &str) -> Option<&Attribute> {
+    pub(crate) fn attribute_entry(&self, name: &str) -> Option<&Attribute<'t>> {
         self.attributes
             .iter()
             .find(|attribute| attribute.name == name)
@@ -70,7 +74,7 @@ impl Element {
 
     /// The step this element adds to an element path: `dependency[name=net]`.
     pub(crate) fn path_step(&self) -> String {
-        let key = match self.name.as_str() {
+        let key = match &*self.name {
             "service_fmri" | "value_node" | "stability" | "event" => "value",
             "loctext" => "xml:lang",
             "manpage" => "title",
@@ -78,7 +82,7 @@ impl Element {
         };
         match self.attribute(key) {
             Some(value) => format!("{}[{key}={value}]", self.name),
-            None => self.name.clone(),
+            None => self.name.to_string(),
         }
     }
 }
@@ -335,7 +339,7 @@ impl<'a> Tokens<'a> {
 }
 
 /// Reads `text` into its root element.
-pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
+pub(crate) fn parse(text: &str) -> Result<Element<'_>, XmlError> {
     let index = LineIndex::new(text);
     let mut reader = Reader::from_str(text);
     let config = reader.config_mut();
@@ -344,9 +348,9 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
     config.trim_text(false);
 
     let mut entities = Entities::default();
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
-    let path_of = |stack: &[Element]| -> String {
+    let mut stack: Vec<Element<'_>> = Vec::new();
+    let mut root: Option<Element<'_>> = None;
+    let path_of = |stack: &[Element<'_>]| -> String {
         stack
             .iter()
             .skip(1)
@@ -368,7 +372,7 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                 });
             }
         };
-        let fail = |message: String, offset: usize, stack: &[Element]| XmlError {
+        let fail = |message: String, offset: usize, stack: &[Element<'_>]| XmlError {
             pos: index.pos(offset),
             path: path_of(stack),
             message,
@@ -385,12 +389,12 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
                 ));
             }
             Event::Start(tag) => {
-                let element = open(&tag, start, text, &index, &mut entities)
+                let element = open(&tag, start, text, &mut entities)
                     .map_err(|(message, offset)| fail(message, offset, &stack))?;
                 stack.push(element);
             }
             Event::Empty(tag) => {
-                let element = open(&tag, start, text, &index, &mut entities)
+                let element = open(&tag, start, text, &mut entities)
                     .map_err(|(message, offset)| fail(message, offset, &stack))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(element),
@@ -475,7 +479,10 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
             path: path_of(&stack),
             message: format!(
                 "end of file inside <{}> (opened at line {}, column {}): expected </{}>",
-                open.name, open.pos.line, open.pos.column, open.name
+                open.name,
+                index.pos(open.offset).line,
+                index.pos(open.offset).column,
+                open.name
             ),
         });
     }
@@ -491,34 +498,35 @@ pub(crate) fn parse(text: &str) -> Result<Element, XmlError> {
 }
 
 /// Builds an element from a start tag, unescaping its attribute values.
-fn open(
+fn open<'t>(
     tag: &BytesStart<'_>,
     start: usize,
-    text: &str,
-    index: &LineIndex<'_>,
+    text: &'t str,
     entities: &mut Entities,
-) -> Result<Element, (String, usize)> {
-    let name = String::from_utf8_lossy(tag.name().as_ref()).into_owned();
-    let mut attributes = Vec::new();
+) -> Result<Element<'t>, (String, usize)> {
+    let name = borrow(text, tag.name().as_ref());
+    let mut attributes: Vec<Attribute<'t>> = Vec::new();
     for attribute in tag.attributes().with_checks(true) {
         let attribute = attribute
             .map_err(|error| (format!("malformed attribute in <{name}>: {error}"), start))?;
-        let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
-        let raw = String::from_utf8_lossy(&attribute.value).into_owned();
-        let attribute_offset = find_attribute(text, start, &key);
-        let mut value = String::new();
-        entities
-            .unescape_into(&raw, &mut value, 0)
-            .map_err(|message| {
-                (
-                    format!("in attribute {key} of <{name}>: {message}"),
-                    attribute_offset,
-                )
-            })?;
-        if attributes
-            .iter()
-            .any(|existing: &Attribute| existing.name == key)
-        {
+        let key = borrow(text, attribute.key.as_ref());
+        let raw = borrow(text, &attribute.value);
+        let attribute_offset = offset_in(text, attribute.key.as_ref()).unwrap_or(start);
+        let value = if raw.contains('&') {
+            let mut value = String::new();
+            entities
+                .unescape_into(&raw, &mut value, 0)
+                .map_err(|message| {
+                    (
+                        format!("in attribute {key} of <{name}>: {message}"),
+                        attribute_offset,
+                    )
+                })?;
+            Cow::Owned(value)
+        } else {
+            raw
+        };
+        if attributes.iter().any(|existing| existing.name == key) {
             return Err((
                 format!("attribute {key} appears twice in <{name}>"),
                 attribute_offset,
@@ -527,7 +535,7 @@ fn open(
         attributes.push(Attribute {
             name: key,
             value,
-            pos: index.pos(attribute_offset),
+            offset: attribute_offset,
         });
     }
     Ok(Element {
@@ -535,27 +543,23 @@ fn open(
         attributes,
         children: Vec::new(),
         text: String::new(),
-        pos: index.pos(start),
+        offset: start,
     })
 }
 
-/// The offset of attribute `key` inside the tag starting at `start` (the tag start if it cannot
-/// be found, which only happens for odd spacing around '=').
-fn find_attribute(text: &str, start: usize, key: &str) -> usize {
-    let tag = text.get(start..).unwrap_or_default();
-    let tag_end = tag.find('>').unwrap_or(tag.len());
-    let tag = &tag[..tag_end];
-    let mut search = 0;
-    while let Some(found) = tag[search..].find(key) {
-        let at = search + found;
-        let before_ok = tag[..at].ends_with(|ch: char| ch.is_whitespace());
-        let after = tag[at + key.len()..].trim_start();
-        if before_ok && after.starts_with('=') {
-            return start + at;
-        }
-        search = at + key.len();
+/// Where `part` (a slice quick-xml handed out) sits in `text`, if it borrows from it.
+fn offset_in(text: &str, part: &[u8]) -> Option<usize> {
+    let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
+    (start + part.len() <= text.len()).then_some(start)
+}
+
+/// `part` as text borrowed from the document when it is a slice of it (the usual case with a
+/// slice reader), else copied.
+fn borrow<'t>(text: &'t str, part: &[u8]) -> Cow<'t, str> {
+    match offset_in(text, part).and_then(|start| text.get(start..start + part.len())) {
+        Some(borrowed) => Cow::Borrowed(borrowed),
+        None => Cow::Owned(String::from_utf8_lossy(part).into_owned()),
     }
-    start
 }
 
 /// Words a quick-xml error the way a manifest author can act on.
