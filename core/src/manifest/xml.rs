@@ -625,6 +625,57 @@ mod tests {
     }
 
     #[test]
+    fn accepts_what_real_manifests_contain() {
+        let root = parse(
+            "\u{feff}<?xml version='1.0' encoding='UTF-8'?>\r\n<!DOCTYPE service_bundle SYSTEM \"/usr/share/lib/xml/dtd/service_bundle.dtd.1\">\r\n<!-- CDDL header -->\r\n<?pi data?>\r\n<service_bundle type='manifest' name='x'><loctext>caf\u{e9} &quot;ok&quot; &#233;</loctext></service_bundle>\r\n",
+        )
+        .unwrap();
+        assert_eq!(root.name, "service_bundle");
+        assert_eq!(root.children[0].text, "caf\u{e9} \"ok\" \u{e9}");
+    }
+
+    #[test]
+    fn refuses_oversized_non_utf8_and_utf16_input() {
+        let big = vec![b' '; MAX_MANIFEST_BYTES + 1];
+        assert!(decode(&big).unwrap_err().message.contains("over the"));
+        let latin1 = b"<a>\n caf\xe9</a>";
+        let error = decode(latin1).unwrap_err();
+        assert_eq!(error.pos, Pos { line: 2, column: 5 });
+        assert!(error.message.contains("not valid UTF-8"));
+        assert!(
+            decode(b"\xff\xfe<\x00a\x00")
+                .unwrap_err()
+                .message
+                .contains("UTF-16")
+        );
+        assert_eq!(decode(b"\xef\xbb\xbf<a/>").unwrap(), "<a/>");
+    }
+
+    #[test]
+    fn refuses_declared_foreign_encodings_and_stray_content() {
+        let error = parse("<?xml version='1.0' encoding='ISO-8859-1'?><a/>").unwrap_err();
+        assert!(error.message.contains("ISO-8859-1") || error.message.contains("iso-8859-1"));
+        assert!(parse("<a/><b/>").unwrap_err().message.contains("one root"));
+        assert!(
+            parse("<a/>text")
+                .unwrap_err()
+                .message
+                .contains("outside the root")
+        );
+        assert!(
+            parse("<a>&undefined;</a>")
+                .unwrap_err()
+                .message
+                .contains("not defined")
+        );
+        let duplicate = parse("<a x='1' x='2'/>").unwrap_err().message;
+        assert!(
+            duplicate.contains("duplicate") || duplicate.contains("twice"),
+            "{duplicate}"
+        );
+    }
+
+    #[test]
     fn positions_count_characters() {
         let index = LineIndex::new("ab\né<x");
         assert_eq!(index.pos(5), Pos { line: 2, column: 2 });
