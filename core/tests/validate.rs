@@ -358,3 +358,22 @@ fn missing_required_attributes_name_what_was_expected() {
         &["error: <exec_method> is missing the required attribute 'exec'"],
     );
 }
+
+#[test]
+fn elements_out_of_the_dtd_order_are_warnings() {
+    check(
+        &service(&format!(
+            "<create_default_instance enabled='true'/>{START}
+             <stability value='Unstable'/>
+             <property_group name='config' type='application'/>
+             <dependency name='late' grouping='require_all' restart_on='none' type='service'>
+               <service_fmri value='svc:/milestone/network'/>
+             </dependency>{STOP}"
+        )),
+        &[
+            "warning: <property_group> comes after <stability>, against the DTD's order",
+            "warning: <dependency> comes after <stability>",
+            "warning: <exec_method> comes after <stability>",
+        ],
+    );
+}

@@ -76,6 +76,34 @@ const RESTART_ONS: &[(&str, RestartOn)] = &[
     ("none", RestartOn::None),
 ];
 
+/// The DTD's order of a service's children.
+const SERVICE_ORDER: &[&str] = &[
+    "create_default_instance",
+    "single_instance",
+    "restarter",
+    "dependency",
+    "dependent",
+    "method_context",
+    "exec_method",
+    "notification_parameters",
+    "property_group",
+    "instance",
+    "stability",
+    "template",
+];
+
+/// The DTD's order of an instance's children.
+const INSTANCE_ORDER: &[&str] = &[
+    "restarter",
+    "dependency",
+    "dependent",
+    "method_context",
+    "exec_method",
+    "notification_parameters",
+    "property_group",
+    "template",
+];
+
 const BOOLEANS: &[(&str, bool)] = &[("true", true), ("false", false)];
 
 const STABILITIES: &[&str] = &[
@@ -372,6 +400,7 @@ impl<'a> Lowerer<'a> {
             instances: Vec::new(),
             stability: None,
         };
+        self.check_order(at, SERVICE_ORDER);
         for child_at in children(&at) {
             let child = child_at.element;
             match child.name.as_ref() {
@@ -419,12 +448,37 @@ impl<'a> Lowerer<'a> {
             enabled,
             settings: Settings::default(),
         };
+        self.check_order(at, INSTANCE_ORDER);
         for child_at in children(&at) {
             if !self.setting(&mut instance.settings, child_at, "instance") {
                 self.unknown_element(child_at, "instance");
             }
         }
         Some(instance)
+    }
+
+    /// Warns when children come out of the DTD's order. svccfg's DTD validation refuses such a
+    /// file; order never changes what a manifest means, so smf reads it and says so.
+    fn check_order(&mut self, at: At<'_>, order: &[&str]) {
+        let mut latest: Option<(usize, &str)> = None;
+        for child_at in children(&at) {
+            let name = &*child_at.element.name;
+            let Some(rank) = order.iter().position(|known| *known == name) else {
+                continue;
+            };
+            match latest {
+                Some((latest_rank, latest_name)) if rank < latest_rank => {
+                    self.warning(
+                        child_at,
+                        format!(
+                            "<{name}> comes after <{latest_name}>, against the DTD's order ({}); svccfg would refuse the file",
+                            order.join(", ")
+                        ),
+                    );
+                }
+                _ => latest = Some((rank, order[rank])),
+            }
+        }
     }
 
     /// Lowers one child shared by services and instances; false when the element is not one.
