@@ -1,6 +1,6 @@
 //! Properties of `smf_core::fmri` over generated input: parsing never panics, printing and
 //! parsing agree, every instance answers to its own abbreviations, and matching never invents
-//! an FMRI. The hand-picked cases live in the unit tests at the bottom of `core/src/fmri.rs`.
+//! an FMRI. The hand-picked cases live in the unit tests at the bottom of `core/src/fmri/`.
 #![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
