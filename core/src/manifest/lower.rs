@@ -4,8 +4,11 @@
 //! Every problem becomes a [`Diagnostic`] at the element or attribute it concerns; lowering
 //! never stops at the first one, so one `svccfg validate` run shows them all. Unknown elements
 //! and attributes are warnings (forward compatibility with Solaris 11 and later DTDs).
-//! Checks that look across elements (duplicates, methods, self-dependencies, FMRIs) live in
-//! [`super::validate`]; this module only knows one element at a time.
+//! This file holds the shared machinery (positions, element paths, attribute helpers) and the
+//! bundle, service, instance and dependency elements; methods, properties and templates are
+//! lowered in `method.rs`, `property.rs` and `template.rs`. Checks that look across elements
+//! (duplicates, methods, self-dependencies, FMRIs) live in [`super::validate`]; lowering only
+//! knows one element at a time.
 
 use super::diagnostic::{Diagnostic, Severity, Span};
 use super::model::*;
@@ -110,13 +113,6 @@ const STABILITIES: &[&str] = &[
     "Standard", "Stable", "Evolving", "Unstable", "External", "Obsolete",
 ];
 
-/// Linux signal names accepted after `:kill -` (without the `SIG` prefix).
-const SIGNALS: &[&str] = &[
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "IOT", "BUS", "FPE", "KILL", "USR1", "SEGV",
-    "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CLD", "CONT", "STOP", "TSTP", "TTIN",
-    "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "POLL", "PWR", "SYS",
-];
-
 impl<'a> Lowerer<'a> {
     pub(crate) fn new(file: &'a str, text: &'a str) -> Self {
         Lowerer {
@@ -208,12 +204,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn is_profile(&self) -> bool {
+    pub(crate) fn is_profile(&self) -> bool {
         self.kind == BundleKind::Profile
     }
 
     /// Warns about attributes the DTD does not list for this element.
-    fn allow_attributes(&mut self, at: At<'_>, allowed: &[&str]) {
+    pub(crate) fn allow_attributes(&mut self, at: At<'_>, allowed: &[&str]) {
         for attribute in &at.element.attributes {
             let name = &*attribute.name;
             if !allowed.contains(&name) && !name.starts_with("xmlns") {
@@ -230,7 +226,7 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn unknown_element(&mut self, child: At<'_>, parent: &str) {
+    pub(crate) fn unknown_element(&mut self, child: At<'_>, parent: &str) {
         if matches!(
             child.element.name.as_ref(),
             "periodic_method" | "scheduled_method"
@@ -254,7 +250,12 @@ impl<'a> Lowerer<'a> {
     }
 
     /// A required attribute; reports it missing.
-    fn required(&mut self, at: At<'_>, attribute: &str, expected: &str) -> Option<String> {
+    pub(crate) fn required(
+        &mut self,
+        at: At<'_>,
+        attribute: &str,
+        expected: &str,
+    ) -> Option<String> {
         match at.element.attribute(attribute) {
             Some(value) => Some(value.to_string()),
             None => {
@@ -272,7 +273,7 @@ impl<'a> Lowerer<'a> {
 
     /// An attribute with an enumerated value. `None` when absent (reported if `required`) or
     /// invalid (always reported).
-    fn enumerated<T: Copy>(
+    pub(crate) fn enumerated<T: Copy>(
         &mut self,
         at: At<'_>,
         attribute: &str,
@@ -298,7 +299,7 @@ impl<'a> Lowerer<'a> {
         found
     }
 
-    fn boolean(&mut self, at: At<'_>, attribute: &str, default: bool) -> bool {
+    pub(crate) fn boolean(&mut self, at: At<'_>, attribute: &str, default: bool) -> bool {
         self.enumerated(at, attribute, BOOLEANS, false)
             .unwrap_or(default)
     }
@@ -366,7 +367,7 @@ impl<'a> Lowerer<'a> {
         Some(bundle)
     }
 
-    fn service(&mut self, at: At<'_>) -> Option<Service> {
+    pub(crate) fn service(&mut self, at: At<'_>) -> Option<Service> {
         self.allow_attributes(at, &["name", "type", "version"]);
         let name = self.required(at, "name", "a service name such as network/dhcp")?;
         let kind = if self.is_profile() && at.element.attribute("type").is_none() {
@@ -432,7 +433,7 @@ impl<'a> Lowerer<'a> {
         Some(service)
     }
 
-    fn instance(&mut self, at: At<'_>) -> Option<Instance> {
+    pub(crate) fn instance(&mut self, at: At<'_>) -> Option<Instance> {
         self.allow_attributes(at, &["name", "enabled"]);
         let name = self.required(at, "name", "an instance name such as default")?;
         let enabled = if self.is_profile() {
@@ -459,7 +460,7 @@ impl<'a> Lowerer<'a> {
 
     /// Warns when children come out of the DTD's order. svccfg's DTD validation refuses such a
     /// file; order never changes what a manifest means, so smf reads it and says so.
-    fn check_order(&mut self, at: At<'_>, order: &[&str]) {
+    pub(crate) fn check_order(&mut self, at: At<'_>, order: &[&str]) {
         let mut latest: Option<(usize, &str)> = None;
         for child_at in children(&at) {
             let name = &*child_at.element.name;
@@ -482,7 +483,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers one child shared by services and instances; false when the element is not one.
-    fn setting(&mut self, settings: &mut Settings, at: At<'_>, parent: &str) -> bool {
+    pub(crate) fn setting(&mut self, settings: &mut Settings, at: At<'_>, parent: &str) -> bool {
         match at.element.name.as_ref() {
             "restarter" => {
                 self.allow_attributes(at, &[]);
@@ -543,7 +544,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// The `value`s of the `<service_fmri>` children.
-    fn service_fmris(&mut self, at: At<'_>) -> Vec<String> {
+    pub(crate) fn service_fmris(&mut self, at: At<'_>) -> Vec<String> {
         let mut targets = Vec::new();
         for child_at in children(&at) {
             let child = child_at.element;
@@ -557,7 +558,7 @@ impl<'a> Lowerer<'a> {
         targets
     }
 
-    fn dependency(&mut self, at: At<'_>) -> Option<Dependency> {
+    pub(crate) fn dependency(&mut self, at: At<'_>) -> Option<Dependency> {
         self.allow_attributes(at, &["name", "grouping", "restart_on", "type", "delete"]);
         let name = self.required(at, "name", "a dependency name");
         let grouping = self.enumerated(at, "grouping", GROUPINGS, true);
@@ -591,7 +592,7 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn dependent(&mut self, at: At<'_>) -> Option<Dependent> {
+    pub(crate) fn dependent(&mut self, at: At<'_>) -> Option<Dependent> {
         self.allow_attributes(
             at,
             &["name", "grouping", "restart_on", "delete", "override"],
@@ -623,405 +624,7 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn exec_method(&mut self, at: At<'_>) -> Option<ExecMethod> {
-        self.allow_attributes(at, &["type", "name", "exec", "timeout_seconds", "delete"]);
-        let kind = self.enumerated(
-            at,
-            "type",
-            &[
-                ("method", MethodKind::Method),
-                ("monitor", MethodKind::Monitor),
-            ],
-            true,
-        );
-        let name = self.required(at, "name", "a method name such as start");
-        let exec = self
-            .required(at, "exec", "a command or a method token such as :kill")
-            .map(|exec| self.exec(at, &exec));
-        let timeout = self
-            .required(at, "timeout_seconds", "a number of seconds")
-            .and_then(|text| self.timeout(at, &text));
-        let delete = self.boolean(at, "delete", false);
-        let mut method_context = None;
-        for child in children(&at) {
-            if child.element.name == "method_context" {
-                method_context = Some(self.method_context(child));
-            }
-        }
-        let properties = self.nested_properties(at, &["method_context", "stability"]);
-        Some(ExecMethod {
-            name: name?,
-            kind: kind?,
-            exec: exec?,
-            timeout: timeout?,
-            method_context,
-            delete,
-            properties,
-        })
-    }
-
-    /// Splits method tokens from commands (smf_method(7)).
-    fn exec(&mut self, at: At<'_>, exec: &str) -> Exec {
-        let trimmed = exec.trim();
-        if trimmed.is_empty() {
-            self.attribute_problem(
-                Severity::Error,
-                at,
-                "exec",
-                "empty exec: expected a command or a method token such as :kill".to_string(),
-            );
-            return Exec::Command(String::new());
-        }
-        if !trimmed.starts_with(':') {
-            return Exec::Command(exec.to_string());
-        }
-        let mut words = trimmed.split_whitespace();
-        let token = words.next().unwrap_or_default();
-        let rest: Vec<&str> = words.collect();
-        match (token, rest.as_slice()) {
-            (":true", []) => Exec::True,
-            (":kill", []) => Exec::Kill { signal: None },
-            (":kill", [signal]) if signal.starts_with('-') => {
-                let signal = &signal[1..];
-                let bare = signal.strip_prefix("SIG").unwrap_or(signal);
-                let known = SIGNALS.contains(&bare)
-                    || bare
-                        .parse::<u8>()
-                        .is_ok_and(|number| (1..=64).contains(&number));
-                if !known {
-                    self.attribute_problem(
-                        Severity::Warning,
-                        at,
-                        "exec",
-                        format!("':kill -{signal}' names a signal Linux does not have; the method will fail when it runs"),
-                    );
-                }
-                Exec::Kill {
-                    signal: Some(signal.to_string()),
-                }
-            }
-            _ => {
-                self.attribute_problem(
-                    Severity::Warning,
-                    at,
-                    "exec",
-                    format!("exec \"{trimmed}\" looks like a method token but is not one (known: :true, :kill, :kill -SIGNAL); it will be run as a shell command"),
-                );
-                Exec::Command(exec.to_string())
-            }
-        }
-    }
-
-    /// `timeout_seconds`: a count; SMF stores -1 as 2^64-1 and treats it and 0 as no limit.
-    fn timeout(&mut self, at: At<'_>, text: &str) -> Option<Timeout> {
-        let trimmed = text.trim();
-        if let Ok(seconds) = trimmed.parse::<u64>() {
-            return Some(if seconds == 0 || seconds == u64::MAX {
-                Timeout::Infinite
-            } else {
-                Timeout::Seconds(seconds)
-            });
-        }
-        match trimmed.parse::<i64>() {
-            Ok(-1) => Some(Timeout::Infinite),
-            Ok(negative) if negative < 0 => {
-                self.attribute_problem(
-                    Severity::Warning,
-                    at,
-                    "timeout_seconds",
-                    format!("timeout_seconds {negative} is negative; like SMF, smf takes it as no limit (write 0 or -1 to say so)"),
-                );
-                Some(Timeout::Infinite)
-            }
-            _ => {
-                self.problem_unless_placeholder(
-                    at,
-                    "timeout_seconds",
-                    text,
-                    format!("illegal value \"{text}\" for timeout_seconds: expected a whole number of seconds (0 or -1 for no limit)"),
-                );
-                None
-            }
-        }
-    }
-
-    fn method_context(&mut self, at: At<'_>) -> MethodContext {
-        self.allow_attributes(
-            at,
-            &[
-                "working_directory",
-                "project",
-                "resource_pool",
-                "security_flags",
-            ],
-        );
-        let attribute = |name: &str| at.element.attribute(name).map(str::to_string);
-        let mut context = MethodContext {
-            working_directory: attribute("working_directory"),
-            project: attribute("project"),
-            resource_pool: attribute("resource_pool"),
-            security_flags: attribute("security_flags"),
-            ..MethodContext::default()
-        };
-        for child_at in children(&at) {
-            let child = child_at.element;
-            match child.name.as_ref() {
-                "method_credential" => {
-                    self.allow_attributes(
-                        child_at,
-                        &[
-                            "user",
-                            "group",
-                            "supp_groups",
-                            "privileges",
-                            "limit_privileges",
-                        ],
-                    );
-                    let optional = |name: &str| child.attribute(name).map(str::to_string);
-                    // The illumos DTD requires `user`; Solaris 11 made it optional (a
-                    // credential may carry only a `clearance`). Without one the method runs
-                    // as the restarter's own user.
-                    let user = child.attribute("user").map(str::to_string);
-                    if user.is_none() {
-                        self.warning(
-                            child_at,
-                            "<method_credential> has no user (a Solaris 11 form): the method runs as svc.startd's own user".to_string(),
-                        );
-                    }
-                    context.credential = Some(MethodCredential {
-                        user,
-                        group: optional("group"),
-                        supp_groups: optional("supp_groups"),
-                        privileges: optional("privileges"),
-                        limit_privileges: optional("limit_privileges"),
-                    });
-                }
-                "method_profile" => {
-                    self.allow_attributes(child_at, &["name"]);
-                    context.profile = self.required(child_at, "name", "an RBAC profile name");
-                }
-                "method_environment" => {
-                    self.allow_attributes(child_at, &[]);
-                    for variable_at in children(&child_at) {
-                        let variable = variable_at.element;
-                        if variable.name != "envvar" {
-                            self.unknown_element(variable_at, "method_environment");
-                            continue;
-                        }
-                        self.allow_attributes(variable_at, &["name", "value"]);
-                        let name = self.required(variable_at, "name", "a variable name");
-                        let value = self.required(variable_at, "value", "the variable's value");
-                        if let (Some(name), Some(value)) = (name, value) {
-                            if name.is_empty() || name.contains('=') {
-                                self.error(
-                                    variable_at,
-                                    format!("environment variable name \"{name}\" is empty or contains '='"),
-                                );
-                            }
-                            context.environment.push(EnvVar { name, value });
-                        }
-                    }
-                }
-                _ => self.unknown_element(child_at, "method_context"),
-            }
-        }
-        context
-    }
-
-    fn property_group(&mut self, at: At<'_>) -> Option<PropertyGroup> {
-        self.allow_attributes(at, &["name", "type", "delete"]);
-        let name = self.required(at, "name", "a property group name");
-        let kind = if self.is_profile() {
-            at.element.attribute("type").map(str::to_string)
-        } else {
-            self.required(at, "type", "a property group type such as application")
-        };
-        let delete = self.boolean(at, "delete", false);
-        let mut stability = None;
-        for child in children(&at) {
-            if child.element.name == "stability" {
-                stability = self.stability(child);
-            }
-        }
-        let properties = self.nested_properties(at, &["stability"]);
-        Some(PropertyGroup {
-            name: name?,
-            kind,
-            delete,
-            stability,
-            properties,
-        })
-    }
-
-    /// The `<propval>`/`<property>` children; `also` lists other children the caller handles.
-    fn nested_properties(&mut self, at: At<'_>, also: &[&str]) -> Vec<Property> {
-        let mut properties = Vec::new();
-        for child_at in children(&at) {
-            let child = child_at.element;
-            match child.name.as_ref() {
-                "propval" => properties.extend(self.propval(child_at)),
-                "property" => properties.extend(self.property(child_at)),
-                name if also.contains(&name) => {}
-                _ => self.unknown_element(child_at, &at.element.name),
-            }
-        }
-        properties
-    }
-
-    fn property_type(&mut self, at: At<'_>) -> Option<Option<PropertyType>> {
-        let expected = one_of(PropertyType::ALL.iter().map(|(name, _)| *name));
-        let text = if self.is_profile() {
-            match at.element.attribute("type") {
-                Some(text) => text.to_string(),
-                None => return Some(None),
-            }
-        } else {
-            self.required(at, "type", &expected)?
-        };
-        match PropertyType::from_name(&text) {
-            Some(kind) => Some(Some(kind)),
-            None => {
-                self.attribute_problem(
-                    Severity::Error,
-                    at,
-                    "type",
-                    format!("invalid property type \"{text}\": expected {expected}"),
-                );
-                None
-            }
-        }
-    }
-
-    fn propval(&mut self, at: At<'_>) -> Option<Property> {
-        self.allow_attributes(at, &["name", "type", "value", "override"]);
-        let name = self.required(at, "name", "a property name");
-        let kind = self.property_type(at);
-        let value = self.required(at, "value", "the property's value");
-        let r#override = self.boolean(at, "override", false);
-        let kind = kind?;
-        let value = self.value(at, "value", kind, &value?)?;
-        Some(Property {
-            name: name?,
-            kind,
-            values: vec![value],
-            r#override,
-        })
-    }
-
-    fn property(&mut self, at: At<'_>) -> Option<Property> {
-        self.allow_attributes(at, &["name", "type", "override"]);
-        let name = self.required(at, "name", "a property name");
-        let kind = self.property_type(at);
-        let r#override = self.boolean(at, "override", false);
-        let mut values = Vec::new();
-        for list_at in children(&at) {
-            let list = list_at.element;
-            let Some(list_type) = list.name.strip_suffix("_list") else {
-                self.unknown_element(list_at, "property");
-                continue;
-            };
-            let Some(list_kind) = PropertyType::from_name(list_type) else {
-                self.unknown_element(list_at, "property");
-                continue;
-            };
-            if let Some(Some(kind)) = kind
-                && kind != list_kind
-            {
-                self.error(
-                    list_at,
-                    format!(
-                        "<{}> inside a property of type {}: expected <{}_list>",
-                        list.name,
-                        kind.name(),
-                        kind.name()
-                    ),
-                );
-                continue;
-            }
-            for node_at in children(&list_at) {
-                let node = node_at.element;
-                if node.name != "value_node" {
-                    self.unknown_element(node_at, &list.name);
-                    continue;
-                }
-                self.allow_attributes(node_at, &["value"]);
-                if let Some(text) = self.required(node_at, "value", "a value")
-                    && let Some(value) = self.value(node_at, "value", Some(list_kind), &text)
-                {
-                    values.push(value);
-                }
-            }
-        }
-        Some(Property {
-            name: name?,
-            kind: kind?,
-            values,
-            r#override,
-        })
-    }
-
-    /// Parses one value by type, with svccfg's wording for bad ones.
-    fn value(
-        &mut self,
-        at: At<'_>,
-        attribute: &str,
-        kind: Option<PropertyType>,
-        text: &str,
-    ) -> Option<Value> {
-        // svccfg converts numbers with strtoull/strtoll, which take leading blanks and read an
-        // empty string as 0; smf accepts the same and says so.
-        let number = text.trim_start();
-        if number.is_empty() && matches!(kind, Some(PropertyType::Count | PropertyType::Integer)) {
-            self.attribute_problem(
-                Severity::Warning,
-                at,
-                attribute,
-                "empty number is read as 0, as svccfg does".to_string(),
-            );
-        }
-        let parsed = match kind {
-            Some(PropertyType::Boolean) => match text {
-                "true" | "1" => Ok(Value::Boolean(true)),
-                "false" | "0" => Ok(Value::Boolean(false)),
-                _ => Err(format!("illegal boolean value \"{text}\": expected true or false")),
-            },
-            Some(PropertyType::Count) if number.is_empty() => Ok(Value::Count(0)),
-            Some(PropertyType::Count) => number
-                .strip_prefix('+')
-                .unwrap_or(number)
-                .parse::<u64>()
-                .map(Value::Count)
-                .map_err(|_| format!("illegal value \"{text}\" for count: expected a whole number from 0 to 18446744073709551615")),
-            Some(PropertyType::Integer) if number.is_empty() => Ok(Value::Integer(0)),
-            Some(PropertyType::Integer) => number
-                .strip_prefix('+')
-                .unwrap_or(number)
-                .parse::<i64>()
-                .map(Value::Integer)
-                .map_err(|_| format!("illegal value \"{text}\" for integer: expected a whole number that fits in 64 bits")),
-            _ => Ok(Value::Text(text.to_string())),
-        };
-        match parsed {
-            Ok(value) => Some(value),
-            // A profile's values are applied to properties that already exist, and often come
-            // from templates with placeholders: a bad one is refused when applied, not here.
-            Err(message) if self.is_profile() => {
-                self.attribute_problem(
-                    Severity::Warning,
-                    at,
-                    attribute,
-                    format!("{message}; this profile value will be refused when applied"),
-                );
-                Some(Value::Text(text.to_string()))
-            }
-            Err(message) => {
-                self.problem_unless_placeholder(at, attribute, text, message);
-                None
-            }
-        }
-    }
-
-    fn stability(&mut self, at: At<'_>) -> Option<String> {
+    pub(crate) fn stability(&mut self, at: At<'_>) -> Option<String> {
         self.allow_attributes(at, &["value"]);
         let value = self.required(at, "value", &one_of(STABILITIES.iter().copied()))?;
         if !STABILITIES.contains(&value.as_str()) {
@@ -1038,7 +641,7 @@ impl<'a> Lowerer<'a> {
         Some(value)
     }
 
-    fn notification_parameters(&mut self, at: At<'_>) -> NotificationParameters {
+    pub(crate) fn notification_parameters(&mut self, at: At<'_>) -> NotificationParameters {
         let mut parameters = NotificationParameters {
             event: String::new(),
             types: Vec::new(),
@@ -1055,195 +658,6 @@ impl<'a> Lowerer<'a> {
             }
         }
         parameters
-    }
-
-    fn template(&mut self, at: At<'_>) -> Template {
-        self.allow_attributes(at, &[]);
-        let mut template = Template::default();
-        for child_at in children(&at) {
-            let child = child_at.element;
-            match child.name.as_ref() {
-                "common_name" => template.common_name = self.loctexts(child_at),
-                "description" => template.description = self.loctexts(child_at),
-                "documentation" => {
-                    for entry_at in children(&child_at) {
-                        let entry = entry_at.element;
-                        match entry.name.as_ref() {
-                            "manpage" => {
-                                self.allow_attributes(entry_at, &["title", "section", "manpath"]);
-                                let title = self.required(entry_at, "title", "a manual page title");
-                                let section =
-                                    self.required(entry_at, "section", "a manual section");
-                                if let (Some(title), Some(section)) = (title, section) {
-                                    template.documentation.push(Documentation::Manpage {
-                                        title,
-                                        section,
-                                        manpath: entry
-                                            .attribute("manpath")
-                                            .unwrap_or(":default")
-                                            .to_string(),
-                                    });
-                                }
-                            }
-                            "doc_link" => {
-                                self.allow_attributes(entry_at, &["name", "uri"]);
-                                let name = self.required(entry_at, "name", "a link name");
-                                let uri = self.required(entry_at, "uri", "a URI");
-                                if let (Some(name), Some(uri)) = (name, uri) {
-                                    template
-                                        .documentation
-                                        .push(Documentation::DocLink { name, uri });
-                                }
-                            }
-                            _ => self.unknown_element(entry_at, "documentation"),
-                        }
-                    }
-                }
-                "pg_pattern" => template.pg_patterns.push(self.pg_pattern(child_at)),
-                _ => self.unknown_element(child_at, "template"),
-            }
-        }
-        template
-    }
-
-    fn loctexts(&mut self, at: At<'_>) -> Vec<LocText> {
-        let mut texts = Vec::new();
-        for child_at in children(&at) {
-            let child = child_at.element;
-            if child.name != "loctext" {
-                self.unknown_element(child_at, &at.element.name);
-                continue;
-            }
-            self.allow_attributes(child_at, &["xml:lang"]);
-            let lang = self
-                .required(child_at, "xml:lang", "a language such as C")
-                .unwrap_or_else(|| "C".to_string());
-            let text = child.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            texts.push(LocText { lang, text });
-        }
-        texts
-    }
-
-    fn pg_pattern(&mut self, at: At<'_>) -> PgPattern {
-        self.allow_attributes(at, &["name", "type", "required", "target"]);
-        let element = at.element;
-        let mut pattern = PgPattern {
-            name: element.attribute("name").unwrap_or_default().to_string(),
-            kind: element.attribute("type").unwrap_or_default().to_string(),
-            required: self.boolean(at, "required", false),
-            target: self
-                .enumerated(
-                    at,
-                    "target",
-                    &[
-                        ("this", "this"),
-                        ("instance", "instance"),
-                        ("delegate", "delegate"),
-                        ("all", "all"),
-                    ],
-                    false,
-                )
-                .unwrap_or("this")
-                .to_string(),
-            ..PgPattern::default()
-        };
-        for child_at in children(&at) {
-            let child = child_at.element;
-            match child.name.as_ref() {
-                "common_name" => pattern.common_name = self.loctexts(child_at),
-                "description" => pattern.description = self.loctexts(child_at),
-                "prop_pattern" => pattern.prop_patterns.push(self.prop_pattern(child_at)),
-                _ => self.unknown_element(child_at, "pg_pattern"),
-            }
-        }
-        pattern
-    }
-
-    fn prop_pattern(&mut self, at: At<'_>) -> PropPattern {
-        self.allow_attributes(at, &["name", "type", "required"]);
-        let name = self
-            .required(at, "name", "a property name")
-            .unwrap_or_default();
-        let kind = match at.element.attribute("type") {
-            None => None,
-            Some(text) => {
-                let kind = PropertyType::from_name(text);
-                if kind.is_none() {
-                    self.attribute_problem(
-                        Severity::Error,
-                        at,
-                        "type",
-                        format!(
-                            "invalid property type \"{text}\": expected {}",
-                            one_of(PropertyType::ALL.iter().map(|(name, _)| *name))
-                        ),
-                    );
-                }
-                kind
-            }
-        };
-        let mut pattern = PropPattern {
-            name,
-            kind,
-            required: self.boolean(at, "required", false),
-            ..PropPattern::default()
-        };
-        for child_at in children(&at) {
-            let child = child_at.element;
-            match child.name.as_ref() {
-                "common_name" => pattern.common_name = self.loctexts(child_at),
-                "description" => pattern.description = self.loctexts(child_at),
-                "units" => {
-                    self.loctexts(child_at);
-                }
-                "visibility" => {
-                    pattern.visibility = child.attribute("value").map(str::to_string);
-                }
-                "cardinality" => {
-                    let bound = |name: &str, default: u64| {
-                        child
-                            .attribute(name)
-                            .map_or(Some(default), |text| text.trim().parse::<u64>().ok())
-                    };
-                    match (bound("min", 0), bound("max", u64::MAX)) {
-                        (Some(min), Some(max)) => pattern.cardinality = Some((min, max)),
-                        _ => self.error(
-                            child_at,
-                            "cardinality min and max must be whole numbers".to_string(),
-                        ),
-                    }
-                }
-                "internal_separators" => {}
-                "values" | "constraints" | "choices" => {
-                    for entry_at in children(&child_at) {
-                        let entry = entry_at.element;
-                        match &*entry.name {
-                            "value" => {
-                                let mut value = PatternValue {
-                                    name: entry.attribute("name").unwrap_or_default().to_string(),
-                                    ..PatternValue::default()
-                                };
-                                for text_at in children(&entry_at) {
-                                    match &*text_at.element.name {
-                                        "common_name" => value.common_name = self.loctexts(text_at),
-                                        "description" => value.description = self.loctexts(text_at),
-                                        _ => self.unknown_element(text_at, "value"),
-                                    }
-                                }
-                                pattern.values.push(value);
-                            }
-                            "range" => pattern.ranges.push((
-                                entry.attribute("min").unwrap_or_default().to_string(),
-                                entry.attribute("max").unwrap_or_default().to_string(),
-                            )),
-                            _ => {}
-                        }
-                    }
-                }
-                _ => self.unknown_element(child_at, "prop_pattern"),
-            }
-        }
-        pattern
     }
 }
 

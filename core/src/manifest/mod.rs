@@ -33,7 +33,10 @@
 mod diagnostic;
 pub mod effective;
 mod lower;
+mod method;
 mod model;
+mod property;
+mod template;
 mod validate;
 pub(crate) mod xml;
 
