@@ -7,7 +7,7 @@
 //! bomb) yields no bundle and exactly one error; a well-formed file yields a bundle, which is
 //! valid for import when no diagnostic is an error.
 //!
-//! The pipeline: [`xml`] reads bytes into a positioned element tree; `lower` maps the tree onto
+//! The pipeline: `xml` reads bytes into a positioned element tree; `lower` maps the tree onto
 //! the DTD's model (structure, required attributes, enumerations, value types); `validate`
 //! runs svccfg validate's cross-element checks (names, FMRIs, duplicates, methods,
 //! self-dependencies). [`effective`] composes service settings into instances.
