@@ -513,11 +513,11 @@ pub enum FmriError {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The canonical form, or `error: <message>`.
-    fn check_parse(input: &str, expected: &str) {
+    pub(crate) fn check_parse(input: &str, expected: &str) {
         let actual = match Fmri::parse(input) {
             Ok(fmri) => fmri.to_string(),
             Err(error) => format!("error: {error}"),

@@ -234,16 +234,8 @@ pub(super) fn check_path(input: &str, start: usize, part: NamePart) -> Result<()
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::fmri::tests::check_parse;
     use crate::fmri::{Fmri, FmriError};
-
-    /// The canonical form, or `error: <message>`.
-    fn check_parse(input: &str, expected: &str) {
-        let actual = match Fmri::parse(input) {
-            Ok(fmri) => fmri.to_string(),
-            Err(error) => format!("error: {error}"),
-        };
-        assert_eq!(actual, expected, "parsing {input:?}");
-    }
     #[test]
     fn rejects_invalid_fmris_with_position() {
         let cases = [
