@@ -7,14 +7,10 @@
 
 use std::path::{Path, PathBuf};
 
-use smf_core::manifest::{self, BundleKind};
+mod support;
 
-fn corpus() -> Option<PathBuf> {
-    let path = std::env::var_os("SMF_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus"));
-    path.is_dir().then_some(path)
-}
+use smf_core::manifest::{self, BundleKind};
+use support::corpus;
 
 fn files_under(root: &Path, out: &mut Vec<PathBuf>) {
     let mut entries: Vec<_> = std::fs::read_dir(root)

@@ -6,21 +6,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod support;
 
 use smf_core::manifest;
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `../shared/corpus` beside the project root, or `$SMF_CORPUS`.
-fn corpus() -> Option<PathBuf> {
-    let path = std::env::var_os("SMF_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared/corpus"));
-    path.is_dir().then_some(path)
-}
+use support::{corpus, workspace};
 
 /// Parses `path`, naming it by `name` in diagnostics so snapshots do not depend on where the
 /// checkout lives.

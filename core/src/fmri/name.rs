@@ -139,13 +139,7 @@ fn check_identifier(
     identifier: Identifier,
 ) -> Result<(), FmriError> {
     let invalid =
-        |offset: usize, character: char, expected: &'static str| FmriError::InvalidCharacter {
-            input: input.to_owned(),
-            offset,
-            character,
-            part,
-            expected,
-        };
+        |offset, character, expected| invalid_character(input, part, offset, character, expected);
     let mut characters = input[range.clone()].char_indices();
     match characters.next() {
         None => {
@@ -178,6 +172,23 @@ fn check_identifier(
     Ok(())
 }
 
+/// The error for `character` at `offset` of `input`, where `expected` was wanted.
+fn invalid_character(
+    input: &str,
+    part: NamePart,
+    offset: usize,
+    character: char,
+    expected: &'static str,
+) -> FmriError {
+    FmriError::InvalidCharacter {
+        input: input.to_owned(),
+        offset,
+        character,
+        part,
+        expected,
+    }
+}
+
 /// What may follow inside an identifier, separators included, for the error message.
 fn expected_in(part: NamePart, identifier: Identifier) -> &'static str {
     match (identifier, part == NamePart::Service) {
@@ -194,13 +205,7 @@ fn expected_in(part: NamePart, identifier: Identifier) -> &'static str {
 pub(super) fn check_path(input: &str, start: usize, part: NamePart) -> Result<(), FmriError> {
     let path = &input[start..];
     let invalid =
-        |offset: usize, character: char, expected: &'static str| FmriError::InvalidCharacter {
-            input: input.to_owned(),
-            offset,
-            character,
-            part,
-            expected,
-        };
+        |offset, character, expected| invalid_character(input, part, offset, character, expected);
     match path.chars().next() {
         Some('/') => {}
         Some(character) => return Err(invalid(start, character, "'/'")),

@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::model::*;
+use crate::fmri::Fmri;
 
 /// The fully composed settings of one instance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,23 +65,36 @@ impl EffectiveInstance {
     /// `startd/duration` as written (`contract` when absent; `wait` is the old name of
     /// `child`). The engine interprets it.
     pub fn duration(&self) -> String {
-        match self.property("startd", "duration") {
-            Some(Value::Text(text)) if text == "wait" => "child".to_string(),
-            Some(Value::Text(text)) => text.clone(),
-            _ => "contract".to_string(),
+        match startd_duration(&self.settings) {
+            Some("wait") => "child".to_string(),
+            Some(text) => text.to_string(),
+            None => "contract".to_string(),
         }
     }
 
     /// Whether svc.startd runs this instance (no delegated restarter).
     pub fn is_run_by_startd(&self) -> bool {
-        self.settings.restarter.as_deref().is_none_or(|restarter| {
-            matches!(
-                restarter,
-                "svc:/system/svc/restarter:default"
-                    | "svc://localhost/system/svc/restarter:default"
-                    | "system/svc/restarter:default"
-            )
-        })
+        self.settings.restarter.as_deref().is_none_or(is_startd)
+    }
+}
+
+/// svc.startd's own FMRI, the default restarter (smf-reference.md §1.1).
+pub const STARTD_FMRI: &str = "svc:/system/svc/restarter:default";
+
+/// Whether a restarter FMRI, in any spelling libscf accepts, names svc.startd itself.
+pub fn is_startd(restarter: &str) -> bool {
+    Fmri::parse(restarter).is_ok_and(|fmri| fmri.as_str() == STARTD_FMRI)
+}
+
+/// `startd/duration` as these settings write it, if they do.
+pub(crate) fn startd_duration(settings: &Settings) -> Option<&str> {
+    let group = settings
+        .property_groups
+        .iter()
+        .find(|group| group.name == "startd")?;
+    match group.property("duration")?.values.first()? {
+        Value::Text(text) => Some(text),
+        _ => None,
     }
 }
 
@@ -318,6 +332,19 @@ mod tests {
         assert_eq!(names, ["default", "other"]);
         assert_eq!(all[0].enabled, Some(false));
         assert_eq!(all[0].duration(), "child");
+    }
+
+    #[test]
+    fn startd_is_recognised_in_every_spelling() {
+        for spelling in [
+            "svc:/system/svc/restarter:default",
+            "svc://localhost/system/svc/restarter:default",
+            "system/svc/restarter:default",
+        ] {
+            assert!(is_startd(spelling), "{spelling}");
+        }
+        assert!(!is_startd("svc:/network/inetd:default"));
+        assert!(!is_startd("not an fmri"));
     }
 
     #[test]

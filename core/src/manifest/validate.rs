@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use super::diagnostic::Severity;
+use super::effective::{is_startd, startd_duration};
 use super::lower::{At, Lowerer};
 use super::model::*;
 use super::xml::Element;
@@ -394,17 +395,6 @@ fn method_checks(lowerer: &mut Lowerer<'_>, service: &Service, at: At<'_>) {
     if periodic(at.element) {
         return;
     }
-    let duration = |settings: &Settings| match settings
-        .property_groups
-        .iter()
-        .find(|group| group.name == "startd")
-        .and_then(|group| group.property("duration"))
-        .and_then(|property| property.values.first())
-    {
-        Some(Value::Text(text)) => Some(text.clone()),
-        _ => None,
-    };
-
     // (instance name, its element (None for the implied default), its own settings)
     let mut slots: Vec<(&str, Option<&Element<'_>>, Option<&Settings>)> = Vec::new();
     for child in &at.element.children {
@@ -444,8 +434,8 @@ fn method_checks(lowerer: &mut Lowerer<'_>, service: &Service, at: At<'_>) {
             declares(at.element, method) || element.is_some_and(|element| declares(element, method))
         };
         let duration = settings
-            .and_then(duration)
-            .or_else(|| duration(&service.settings))
+            .and_then(startd_duration)
+            .or_else(|| startd_duration(&service.settings))
             .unwrap_or_default();
         // Report at the instance element, or at create_default_instance for `default`.
         let report_at = match element {
@@ -477,14 +467,4 @@ fn method_checks(lowerer: &mut Lowerer<'_>, service: &Service, at: At<'_>) {
             );
         }
     }
-}
-
-/// Whether a restarter FMRI names svc.startd itself.
-fn is_startd(restarter: &str) -> bool {
-    matches!(
-        restarter,
-        "svc:/system/svc/restarter:default"
-            | "svc://localhost/system/svc/restarter:default"
-            | "system/svc/restarter:default"
-    )
 }
