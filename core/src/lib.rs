@@ -33,5 +33,10 @@
 #![warn(missing_docs, unreachable_pub)]
 #![warn(clippy::unwrap_used)]
 
+pub mod engine;
 pub mod fmri;
+pub mod graph;
 pub mod manifest;
+pub mod signal;
+pub mod sim;
+pub mod state;

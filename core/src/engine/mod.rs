@@ -1,0 +1,527 @@
+//! The SMF state machine, sans I/O: `Engine::handle(event, now) -> Vec<Action>`.
+//!
+//! The engine is svc.startd's brain without its hands. It is told what happened ([`Event`]:
+//! an import, an administrator's request, a method's exit, a contract emptied, a deadline) and
+//! answers with what to do ([`Action`]: run a method, signal an instance's processes, record a
+//! state change, persist the administrator's settings). It reads no clock (every event
+//! comes with its time), touches no file, owns no thread, and is deterministic: the same
+//! events at the same times give the same actions.
+//!
+//! # Driving it
+//!
+//! The shell (svc.startd's main loop, or [`crate::sim::World`] in tests) must:
+//! 1. execute the actions of each `handle` in order;
+//! 2. report every `RunMethod` back with `MethodExited { run, status }`, and for a start
+//!    method of a contract or child instance, report `ContractEmptied` afterwards when none
+//!    of the instance's processes is left (and later, whenever the last one goes);
+//! 3. after a `SignalContract`, report `ContractEmptied` once the instance has no process;
+//! 4. answer `ProbeFiles` with `FilesProbed`;
+//! 5. wait until [`Engine::next_deadline`] (re-read after every `handle`) and then send
+//!    `DeadlineReached`. The engine keeps every timer itself, so a stale timer cannot fire.
+//!
+//! # Files
+//!
+//! - `event.rs` / `action.rs`: the vocabulary.
+//! - `instance.rs`: one instance's lifecycle (restarter.c's half): start, stop, method exits,
+//!   durations, maintenance.
+//! - `propagate.rs`: who starts, stops or restarts when something changes (graph.c's half):
+//!   the evaluation of each instance, `restart_on`, exclusions, dependents taken down first.
+//! - `threshold.rs`: crash-loop accounting. `timer.rs`: the timer table. `reason.rs`: why a
+//!   state changed. `method.rs`: what a definition means to the restarter (duration,
+//!   thresholds, readiness), exit codes and method tokens.
+
+mod action;
+mod event;
+mod instance;
+pub mod method;
+mod propagate;
+mod reason;
+pub mod threshold;
+mod timer;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use petgraph::graph::NodeIndex;
+use serde::{Deserialize, Serialize};
+
+pub use action::{Action, AdminState, Duration, MethodRun, Transition};
+pub use event::{Event, MarkState, MethodName, MethodStatus, Requester, RunId};
+pub use reason::{ErrorClass, Reason};
+
+use crate::fmri::Fmri;
+use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, StateLookup};
+use crate::manifest::{BundleKind, Service};
+use crate::state::{State, Timestamp};
+use instance::{Record, Work};
+use timer::Timers;
+
+/// What the engine knows about one instance, for `svcs`, `svcs -x` and the repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceStatus {
+    /// The instance.
+    pub fmri: Fmri,
+    /// Its state.
+    pub state: State,
+    /// Where it is heading, while a transition is in flight (`svcs` shows a `*`).
+    pub next_state: Option<State>,
+    /// When the state last changed.
+    pub since: Timestamp,
+    /// Why.
+    pub reason: Reason,
+    /// Whether it is enabled, all things considered.
+    pub enabled: bool,
+    /// Whether that comes from a temporary (`-t`) request.
+    pub temporary: bool,
+    /// What the administrator set persistently.
+    pub admin: AdminState,
+    /// How its last start method ended.
+    pub start_status: Option<MethodStatus>,
+    /// Its duration.
+    pub duration: Duration,
+    /// Consecutive retryable method failures.
+    pub faults: u32,
+    /// The last `STATUS=` it reported through `$NOTIFY_SOCKET`.
+    pub status_text: Option<String>,
+    /// Who asked for maintenance, when another service did.
+    pub requested_by: Option<String>,
+}
+
+/// The state machine. See the module documentation for how to drive it.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    /// Imported services, in import order.
+    services: Vec<Service>,
+    /// Services being deleted: kept in the graph until their instances have stopped.
+    removing: HashSet<String>,
+    /// Instance -> enabled as a profile says.
+    profile_enabled: HashMap<Fmri, bool>,
+    graph: DependencyGraph,
+    records: HashMap<Fmri, Record>,
+    /// Administrative settings restored from the repository, applied at import.
+    restored: HashMap<Fmri, AdminState>,
+    files: HashMap<String, bool>,
+    runs: HashMap<RunId, (Fmri, MethodName)>,
+    next_run: u64,
+    timers: Timers,
+    /// Instances waiting for dependents to stop before stopping themselves.
+    waiters: HashSet<Fmri>,
+    /// Dependent -> the instances waiting for it to stop.
+    waiting_on: HashMap<Fmri, HashSet<Fmri>>,
+    /// Instances to evaluate before `handle` returns.
+    queue: VecDeque<Fmri>,
+    queued: HashSet<Fmri>,
+    actions: Vec<Action>,
+    now: Timestamp,
+    shutting_down: bool,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with nothing imported: only svc.startd's own instance, online.
+    pub fn new() -> Engine {
+        Engine::with_admin_state(HashMap::new())
+    }
+
+    /// An engine that will apply the administrator's persistent settings (from the
+    /// repository) to the instances as they are imported. Temporary settings never survive.
+    pub fn with_admin_state(restored: HashMap<Fmri, AdminState>) -> Engine {
+        let graph = DependencyGraph::build(&[]);
+        let mut records = HashMap::new();
+        if let Some(startd) = graph.fmri(graph.startd()).cloned() {
+            let mut record = Record::new(startd.clone(), None);
+            record.state = State::Online;
+            record.reason = Reason::None;
+            records.insert(startd, record);
+        }
+        Engine {
+            services: Vec::new(),
+            removing: HashSet::new(),
+            profile_enabled: HashMap::new(),
+            graph,
+            records,
+            restored,
+            files: HashMap::new(),
+            runs: HashMap::new(),
+            next_run: 0,
+            timers: Timers::default(),
+            waiters: HashSet::new(),
+            waiting_on: HashMap::new(),
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            actions: Vec::new(),
+            now: Timestamp(0),
+            shutting_down: false,
+        }
+    }
+
+    /// Handles one event at time `now` and returns what the shell must do, in order.
+    pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Action> {
+        self.now = self.now.max(now);
+        match event {
+            Event::Imported { kind, services } => self.import(kind, services),
+            Event::Removed { services } => self.remove(&services),
+            Event::Enable {
+                fmri,
+                temporary,
+                recursive,
+            } => self.enable(&fmri, temporary, recursive),
+            Event::Disable { fmri, temporary } => self.disable(&fmri, temporary),
+            Event::Restart { fmri } => self.restart(&fmri),
+            Event::Refresh { fmri } => self.refresh(&fmri),
+            Event::Clear { fmri } => self.clear(&fmri),
+            Event::Mark {
+                fmri,
+                state,
+                immediate,
+                temporary,
+                requester,
+            } => self.mark(&fmri, state, immediate, temporary, requester),
+            Event::MethodExited { run, status } => self.method_exited(run, status),
+            Event::MethodTimedOut { run } => self.method_timed_out(run),
+            Event::ContractEmptied { fmri } => self.contract_emptied(&fmri),
+            Event::ProcessFaulted { fmri, core_dumped } => self.process_faulted(&fmri, core_dumped),
+            Event::Notified {
+                fmri,
+                ready,
+                status,
+            } => self.notified(&fmri, ready, status),
+            Event::FilesProbed { files } => {
+                for (path, exists) in files {
+                    self.files.insert(path, exists);
+                }
+                self.queue_all();
+            }
+            Event::DeadlineReached => self.deadline_reached(),
+            Event::Shutdown => self.shutdown(),
+        }
+        self.run_queue();
+        std::mem::take(&mut self.actions)
+    }
+
+    /// When the shell must next send `DeadlineReached`.
+    pub fn next_deadline(&self) -> Option<Timestamp> {
+        self.timers.next_deadline()
+    }
+
+    /// The dependency graph as last built.
+    pub fn graph(&self) -> &DependencyGraph {
+        &self.graph
+    }
+
+    /// What went wrong building the graph (reported by the shell and `svcs -x`).
+    pub fn problems(&self) -> &[GraphProblem] {
+        self.graph.problems()
+    }
+
+    /// One instance's status.
+    pub fn status(&self, fmri: &Fmri) -> Option<InstanceStatus> {
+        self.records.get(fmri).map(|record| record.status())
+    }
+
+    /// Every instance, svc.startd's first, then in import order.
+    pub fn statuses(&self) -> Vec<InstanceStatus> {
+        self.graph
+            .instances()
+            .iter()
+            .filter_map(|&node| self.graph.fmri(node))
+            .filter_map(|fmri| self.status(fmri))
+            .collect()
+    }
+
+    /// Whether no method, stop or readiness wait is in flight anywhere.
+    pub fn is_settled(&self) -> bool {
+        self.records
+            .values()
+            .all(|record| matches!(record.work, Work::Idle) && record.next_state.is_none())
+    }
+
+    /// After `Shutdown`: whether every instance has stopped.
+    pub fn is_shut_down(&self) -> bool {
+        self.shutting_down
+            && self.records.values().all(|record| {
+                record.is_startd() || (!record.state.is_running() && !record.is_busy())
+            })
+    }
+
+    /// The services imported so far, in import order.
+    pub fn services(&self) -> &[Service] {
+        &self.services
+    }
+
+    /// Satisfaction of `fmri`'s dependencies now, and whether they can be satisfied at all.
+    pub fn satisfaction(
+        &self,
+        fmri: &Fmri,
+    ) -> Option<(crate::graph::Satisfaction, crate::graph::Satisfaction)> {
+        let node = self.graph.instance(fmri)?;
+        let view = self.view();
+        let mut evaluator = Evaluator::new(&self.graph, &view);
+        Some((evaluator.instance(node), evaluator.satisfiability(node)))
+    }
+
+    /// The states as the graph reads them.
+    pub(crate) fn view(&self) -> View<'_> {
+        View {
+            graph: &self.graph,
+            records: &self.records,
+            files: &self.files,
+        }
+    }
+
+    fn queue(&mut self, fmri: &Fmri) {
+        if self.queued.insert(fmri.clone()) {
+            self.queue.push_back(fmri.clone());
+        }
+    }
+
+    fn queue_all(&mut self) {
+        let fmris: Vec<Fmri> = self
+            .graph
+            .instances()
+            .iter()
+            .filter_map(|&node| self.graph.fmri(node).cloned())
+            .collect();
+        for fmri in fmris {
+            self.queue(&fmri);
+        }
+    }
+
+    fn run_queue(&mut self) {
+        while let Some(fmri) = self.queue.pop_front() {
+            self.queued.remove(&fmri);
+            self.evaluate(&fmri);
+        }
+    }
+
+    fn node(&self, fmri: &Fmri) -> Option<NodeIndex> {
+        self.graph.instance(fmri)
+    }
+
+    fn log(&mut self, fmri: &Fmri, message: impl Into<String>) {
+        self.actions.push(Action::Log {
+            fmri: fmri.clone(),
+            message: message.into(),
+        });
+    }
+
+    fn persist(&mut self, fmri: &Fmri) {
+        if let Some(record) = self.records.get(fmri) {
+            self.actions.push(Action::PersistAdmin {
+                fmri: fmri.clone(),
+                admin: record.admin,
+            });
+        }
+    }
+
+    // ----- imports -------------------------------------------------------------------------
+
+    fn import(&mut self, kind: BundleKind, services: Vec<Service>) {
+        if kind == BundleKind::Profile {
+            for service in &services {
+                for instance in service.effective_instances() {
+                    let (Some(enabled), Ok(fmri)) = (
+                        instance.enabled,
+                        Fmri::instance(&instance.service, &instance.instance),
+                    ) else {
+                        continue;
+                    };
+                    self.profile_enabled.insert(fmri.clone(), enabled);
+                    if let Some(record) = self.records.get_mut(&fmri) {
+                        record.manifest_enabled = enabled;
+                    }
+                    self.queue(&fmri);
+                }
+            }
+            return;
+        }
+        for service in services {
+            self.removing.remove(&service.name);
+            match self.services.iter_mut().find(|s| s.name == service.name) {
+                Some(existing) => *existing = service,
+                None => self.services.push(service),
+            }
+        }
+        self.rebuild();
+    }
+
+    fn remove(&mut self, names: &[String]) {
+        for name in names {
+            if self.services.iter().any(|s| &s.name == name) {
+                self.removing.insert(name.clone());
+            }
+        }
+        let doomed: Vec<Fmri> = self
+            .records
+            .keys()
+            .filter(|fmri| {
+                fmri.service_name()
+                    .is_some_and(|name| self.removing.contains(name))
+            })
+            .cloned()
+            .collect();
+        for fmri in doomed {
+            if let Some(record) = self.records.get_mut(&fmri) {
+                record.removing = true;
+            }
+            self.queue(&fmri);
+        }
+        self.queue_all();
+    }
+
+    /// Drops deleted services whose instances have all stopped, then rebuilds.
+    fn collect_removed(&mut self) {
+        if self.removing.is_empty() {
+            return;
+        }
+        let busy: HashSet<String> = self
+            .records
+            .values()
+            .filter(|record| record.removing && (record.state.is_running() || record.is_busy()))
+            .filter_map(|record| record.fmri.service_name().map(str::to_string))
+            .collect();
+        let done: Vec<String> = self
+            .removing
+            .iter()
+            .filter(|name| !busy.contains(*name))
+            .cloned()
+            .collect();
+        if done.is_empty() {
+            return;
+        }
+        for name in &done {
+            self.removing.remove(name);
+        }
+        self.services
+            .retain(|service| !done.contains(&service.name));
+        self.rebuild();
+    }
+
+    /// Builds the graph again from the imported services and reconciles the records.
+    fn rebuild(&mut self) {
+        self.graph = DependencyGraph::build(&self.services);
+        let mut present: HashSet<Fmri> = HashSet::new();
+        let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
+        for node in nodes {
+            let Some(fmri) = self.graph.fmri(node).cloned() else {
+                continue;
+            };
+            present.insert(fmri.clone());
+            let Some(definition) = self.graph.definition(node).cloned() else {
+                continue;
+            };
+            let manifest_enabled = self
+                .profile_enabled
+                .get(&fmri)
+                .copied()
+                .or(definition.enabled)
+                .unwrap_or(false);
+            match self.records.get_mut(&fmri) {
+                Some(record) => {
+                    let changed = record.definition.as_ref() != Some(&definition);
+                    record.manifest_enabled = manifest_enabled;
+                    if changed {
+                        record.set_definition(definition);
+                        if record.state.is_running() && matches!(record.work, Work::Idle) {
+                            self.refresh(&fmri);
+                        }
+                    }
+                }
+                None => {
+                    let mut record = Record::new(fmri.clone(), Some(definition));
+                    record.manifest_enabled = manifest_enabled;
+                    if let Some(admin) = self.restored.remove(&fmri) {
+                        record.admin = admin;
+                    }
+                    record.since = self.now;
+                    self.records.insert(fmri.clone(), record);
+                    self.actions.push(Action::SetState(Transition {
+                        fmri: fmri.clone(),
+                        from: State::Uninitialized,
+                        state: State::Uninitialized,
+                        next_state: None,
+                        reason: Reason::InsertInGraph,
+                        at: self.now,
+                    }));
+                }
+            }
+        }
+        // Instances a re-import dropped: their processes are stopped and they are forgotten.
+        let gone: Vec<Fmri> = self
+            .records
+            .keys()
+            .filter(|fmri| !present.contains(*fmri))
+            .cloned()
+            .collect();
+        for fmri in gone {
+            self.forget(&fmri);
+        }
+        let unknown: Vec<String> = self
+            .graph
+            .files()
+            .into_iter()
+            .filter(|path| !self.files.contains_key(*path))
+            .map(str::to_string)
+            .collect();
+        if !unknown.is_empty() {
+            self.actions.push(Action::ProbeFiles { paths: unknown });
+        }
+        self.queue_all();
+    }
+
+    /// Removes an instance for good, stopping whatever it still runs.
+    fn forget(&mut self, fmri: &Fmri) {
+        let Some(record) = self.records.remove(fmri) else {
+            return;
+        };
+        if let Some(timer) = record.timer {
+            self.timers.cancel(timer);
+        }
+        self.runs.retain(|_, (owner, _)| owner != fmri);
+        self.waiters.remove(fmri);
+        self.wake_waiters(fmri);
+        if record.contract {
+            self.actions.push(Action::SignalContract {
+                fmri: fmri.clone(),
+                signal: crate::signal::Signal::TERM,
+            });
+        }
+        self.actions.push(Action::Forget { fmri: fmri.clone() });
+    }
+}
+
+/// The engine's states as [`StateLookup`] presents them to the graph.
+pub(crate) struct View<'a> {
+    graph: &'a DependencyGraph,
+    records: &'a HashMap<Fmri, Record>,
+    files: &'a HashMap<String, bool>,
+}
+
+impl StateLookup for View<'_> {
+    fn status(&self, instance: NodeIndex) -> EntityStatus {
+        let record = self
+            .graph
+            .fmri(instance)
+            .and_then(|fmri| self.records.get(fmri));
+        match record {
+            Some(record) => EntityStatus {
+                state: record.state,
+                next_state: record.next_state,
+                enabled: record.enabled(),
+            },
+            None => EntityStatus {
+                state: State::Uninitialized,
+                next_state: None,
+                enabled: false,
+            },
+        }
+    }
+
+    fn file_exists(&self, path: &str) -> Option<bool> {
+        self.files.get(path).copied()
+    }
+}

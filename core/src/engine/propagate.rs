@@ -1,0 +1,407 @@
+//! Who starts, stops or restarts when something changes: svc.startd's graph.c decisions.
+//!
+//! - **Evaluation** (`evaluate`): after anything that may matter to an instance, its settled
+//!   state is re-derived: uninitialized becomes offline or disabled; an enabled offline
+//!   instance whose dependencies are satisfied starts; a disabled running one stops; a
+//!   maintenance state caused by a cycle or a bad dependency is left once the graph no longer
+//!   has it. Evaluations go through a queue, never recursion, so a chain 10,000 deep costs
+//!   nothing but its length.
+//! - **Stops propagate by `restart_on`** (`propagate_stop`, graph.c `propagate_stop`): when a
+//!   running instance stops with error class E, each dependent citing it through a group whose
+//!   `restart_on` admits E (E <= restart_on: error < restart < refresh) is stopped (and
+//!   restarted when its dependencies are back); exclusions re-evaluate instead.
+//! - **Starts propagate** (`propagate_start`): offline dependents re-evaluate; running
+//!   instances that exclude the one that came up are stopped unless their `restart_on` is none.
+//! - **Refreshes propagate** to dependents whose `restart_on` is `refresh`.
+//! - **Administrative stops take dependents down first** (`take_down`): disabling (or putting in
+//!   maintenance) an instance first stops its running dependents that cite it through a
+//!   `require_all` group (any `restart_on` but none), or through any non-exclusion group with
+//!   `restart_on` restart or refresh, transitively, leaves first; they go offline, not
+//!   disabled, and come back when it does. SMF exempts `require_all` + `restart_on=error`
+//!   dependents from this; smf does not (issue 3: "disabling an instance takes its
+//!   require_all dependents offline"), see ARCHITECTURE.md.
+
+use std::collections::{HashSet, VecDeque};
+
+use super::Engine;
+use super::instance::{Leftovers, StopPlan, Work};
+use super::reason::{ErrorClass, Reason};
+use crate::fmri::Fmri;
+use crate::graph::{Evaluator, Satisfaction};
+use crate::manifest::{Grouping, RestartOn};
+use crate::state::State;
+
+/// The error class a group's `restart_on` admits, at most.
+fn admits(restart_on: RestartOn) -> ErrorClass {
+    match restart_on {
+        RestartOn::None => ErrorClass::None,
+        RestartOn::Error => ErrorClass::Fault,
+        RestartOn::Restart => ErrorClass::Restart,
+        RestartOn::Refresh => ErrorClass::Refresh,
+    }
+}
+
+/// The stop a dependent gets when a dependency's activity requires it.
+fn dependency_stop(reset: bool) -> StopPlan {
+    StopPlan {
+        target: State::Offline,
+        reason: Reason::DependencyActivity,
+        class: ErrorClass::Restart,
+        reset,
+    }
+}
+
+impl Engine {
+    /// Re-derives what an instance should be doing.
+    pub(crate) fn evaluate(&mut self, fmri: &Fmri) {
+        let Some(node) = self.node(fmri) else {
+            return;
+        };
+        let cycle = self.graph.cycle(node).is_some();
+        let invalid = self.graph.invalid_dependency(node).is_some();
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        if record.is_startd() {
+            return;
+        }
+        if let (Work::Idle, Some(plan)) = (&record.work, record.pending_stop) {
+            record.pending_stop = None;
+            if record.state.is_running() {
+                self.begin_stop(fmri, plan, Vec::new());
+                return;
+            }
+        }
+        let Some(record) = self.records.get(fmri) else {
+            return;
+        };
+        if record.is_busy() {
+            return;
+        }
+        let enabled = record.enabled();
+        let state = record.state;
+        match state {
+            State::Uninitialized => {
+                let init = record.start_reason;
+                if record.maintenance_requested() {
+                    let reason = if record.requested_by.is_some() {
+                        Reason::ServiceRequest
+                    } else {
+                        Reason::AdministrativeRequest
+                    };
+                    self.transition(fmri, State::Maintenance, None, reason);
+                } else if !enabled {
+                    let reason = if record.removing || record.admin.enabled == Some(false) {
+                        Reason::DisableRequest
+                    } else {
+                        Reason::PerConfiguration
+                    };
+                    self.transition(fmri, State::Disabled, None, reason);
+                } else if cycle {
+                    self.cycle_found(fmri, node);
+                } else if invalid {
+                    self.invalid_found(fmri, node);
+                } else {
+                    let reason = match init {
+                        Reason::ClearRequest => Reason::ClearRequest,
+                        _ if record.admin.enabled == Some(true)
+                            || record.temporary_enabled == Some(true) =>
+                        {
+                            Reason::EnableRequest
+                        }
+                        _ => Reason::PerConfiguration,
+                    };
+                    self.transition(fmri, State::Offline, None, reason);
+                    self.queue(fmri);
+                }
+            }
+            State::Disabled => {
+                if enabled {
+                    self.transition(fmri, State::Offline, None, Reason::EnableRequest);
+                    self.queue(fmri);
+                }
+            }
+            State::Offline => {
+                if !enabled {
+                    self.transition(fmri, State::Disabled, None, Reason::DisableRequest);
+                } else if cycle {
+                    self.cycle_found(fmri, node);
+                } else if invalid {
+                    self.invalid_found(fmri, node);
+                } else if !self.shutting_down {
+                    let view = self.view();
+                    let satisfied = Evaluator::new(&self.graph, &view).instance(node)
+                        == Satisfaction::Satisfied;
+                    if satisfied {
+                        self.begin_start(fmri);
+                    }
+                }
+            }
+            State::Online | State::Degraded => {
+                if !enabled || self.shutting_down {
+                    self.take_down(
+                        fmri,
+                        StopPlan {
+                            target: State::Disabled,
+                            reason: Reason::DisableRequest,
+                            class: ErrorClass::Restart,
+                            reset: true,
+                        },
+                    );
+                } else if record.maintenance_requested() {
+                    let reason = if record.requested_by.is_some() {
+                        Reason::ServiceRequest
+                    } else {
+                        Reason::AdministrativeRequest
+                    };
+                    self.take_down(
+                        fmri,
+                        StopPlan {
+                            target: State::Maintenance,
+                            reason,
+                            class: ErrorClass::Restart,
+                            reset: false,
+                        },
+                    );
+                } else if cycle {
+                    self.cycle_found(fmri, node);
+                } else if invalid {
+                    self.invalid_found(fmri, node);
+                }
+            }
+            State::Maintenance => {
+                // Maintenance is sticky, except when the graph itself put the instance there
+                // and no longer has the reason.
+                let healed = match record.reason {
+                    Reason::DependencyCycle => !cycle,
+                    Reason::InvalidDependency => !invalid,
+                    _ => false,
+                };
+                if healed && !record.maintenance_requested() {
+                    self.transition(fmri, State::Uninitialized, None, Reason::InsertInGraph);
+                    self.queue(fmri);
+                }
+            }
+        }
+    }
+
+    fn cycle_found(&mut self, fmri: &Fmri, node: petgraph::graph::NodeIndex) {
+        let path: Vec<String> = self
+            .graph
+            .cycle(node)
+            .unwrap_or_default()
+            .iter()
+            .map(Fmri::to_string)
+            .collect();
+        self.log(
+            fmri,
+            format!(
+                "Transitioning {fmri} to maintenance because it completes a dependency cycle \
+                 (see svcs -xv for details): {}",
+                path.join(", ")
+            ),
+        );
+        let leftovers = Leftovers::Kill;
+        self.enter_maintenance(fmri, Reason::DependencyCycle, leftovers);
+    }
+
+    fn invalid_found(&mut self, fmri: &Fmri, node: petgraph::graph::NodeIndex) {
+        let why = self
+            .graph
+            .invalid_dependency(node)
+            .unwrap_or_default()
+            .to_string();
+        self.log(fmri, format!("Invalid dependency: {why}."));
+        self.enter_maintenance(fmri, Reason::InvalidDependency, Leftovers::Kill);
+    }
+
+    /// Queues every instance that cites `fmri` (a state change may matter to them).
+    pub(crate) fn queue_dependents(&mut self, fmri: &Fmri) {
+        let Some(node) = self.node(fmri) else {
+            return;
+        };
+        let owners: Vec<Fmri> = self
+            .graph
+            .dependent_groups(node)
+            .into_iter()
+            .filter_map(|(_, owner)| self.graph.fmri(owner).cloned())
+            .collect();
+        for owner in owners {
+            self.queue(&owner);
+        }
+    }
+
+    /// `fmri` stopped (it was running) with error class `class`.
+    pub(crate) fn propagate_stop(&mut self, fmri: &Fmri, class: ErrorClass) {
+        let Some(node) = self.node(fmri) else {
+            return;
+        };
+        for (group, owner) in self.graph.dependent_groups(node) {
+            let (Some(group), Some(owner)) = (
+                self.graph.group(group).cloned(),
+                self.graph.fmri(owner).cloned(),
+            ) else {
+                continue;
+            };
+            if group.grouping != Grouping::ExcludeAll
+                && class != ErrorClass::None
+                && class <= admits(group.restart_on)
+            {
+                let running = self
+                    .records
+                    .get(&owner)
+                    .is_some_and(|r| r.state.is_running() || r.is_busy());
+                if running {
+                    let reset = class >= ErrorClass::Restart;
+                    self.begin_stop(&owner, dependency_stop(reset), Vec::new());
+                }
+            }
+            self.queue(&owner);
+        }
+    }
+
+    /// `fmri` came online.
+    pub(crate) fn propagate_start(&mut self, fmri: &Fmri) {
+        let Some(node) = self.node(fmri) else {
+            return;
+        };
+        for (group, owner) in self.graph.dependent_groups(node) {
+            let (Some(group), Some(owner)) = (
+                self.graph.group(group).cloned(),
+                self.graph.fmri(owner).cloned(),
+            ) else {
+                continue;
+            };
+            if group.grouping == Grouping::ExcludeAll && group.restart_on != RestartOn::None {
+                let running = self
+                    .records
+                    .get(&owner)
+                    .is_some_and(|r| r.state.is_running() || r.is_busy());
+                if running {
+                    self.begin_stop(&owner, dependency_stop(true), Vec::new());
+                }
+            }
+            self.queue(&owner);
+        }
+    }
+
+    /// `fmri` was refreshed while running.
+    pub(crate) fn propagate_refresh(&mut self, fmri: &Fmri) {
+        let Some(node) = self.node(fmri) else {
+            return;
+        };
+        for (group, owner) in self.graph.dependent_groups(node) {
+            let (Some(group), Some(owner)) = (
+                self.graph.group(group).cloned(),
+                self.graph.fmri(owner).cloned(),
+            ) else {
+                continue;
+            };
+            if group.grouping != Grouping::ExcludeAll && group.restart_on == RestartOn::Refresh {
+                let running = self
+                    .records
+                    .get(&owner)
+                    .is_some_and(|r| r.state.is_running());
+                if running {
+                    self.begin_stop(&owner, dependency_stop(true), Vec::new());
+                }
+            }
+        }
+    }
+
+    /// Whether a dependent citing an instance through `group` goes down with it when an
+    /// administrator takes that instance down.
+    fn follows_down(grouping: Grouping, restart_on: RestartOn) -> bool {
+        match grouping {
+            Grouping::ExcludeAll => false,
+            Grouping::RequireAll => restart_on != RestartOn::None,
+            _ => matches!(restart_on, RestartOn::Restart | RestartOn::Refresh),
+        }
+    }
+
+    /// The instances that go down with `fmri` (not including it), breadth first.
+    fn take_down_set(&self, fmri: &Fmri) -> Vec<Fmri> {
+        let Some(start) = self.node(fmri) else {
+            return Vec::new();
+        };
+        let mut seen = HashSet::from([start]);
+        let mut queue = VecDeque::from([start]);
+        let mut out = Vec::new();
+        while let Some(node) = queue.pop_front() {
+            for (group, owner) in self.graph.dependent_groups(node) {
+                let Some(group) = self.graph.group(group) else {
+                    continue;
+                };
+                if !Self::follows_down(group.grouping, group.restart_on) || !seen.insert(owner) {
+                    continue;
+                }
+                queue.push_back(owner);
+                if let Some(owner_fmri) = self.graph.fmri(owner) {
+                    let active = self
+                        .records
+                        .get(owner_fmri)
+                        .is_some_and(|r| r.state.is_running() || r.is_busy());
+                    if active {
+                        out.push(owner_fmri.clone());
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The running dependents of `fmri` that are in `set` (through any non-exclusion group
+    /// when `any_group`, else through the take-down rule).
+    pub(crate) fn direct_dependents_in(
+        &self,
+        fmri: &Fmri,
+        set: &HashSet<Fmri>,
+        any_group: bool,
+    ) -> Vec<Fmri> {
+        let Some(node) = self.node(fmri) else {
+            return Vec::new();
+        };
+        let mut out: Vec<Fmri> = self
+            .graph
+            .dependent_groups(node)
+            .into_iter()
+            .filter(|(group, _)| {
+                self.graph.group(*group).is_some_and(|g| {
+                    if any_group {
+                        g.grouping != Grouping::ExcludeAll
+                    } else {
+                        Self::follows_down(g.grouping, g.restart_on)
+                    }
+                })
+            })
+            .filter_map(|(_, owner)| self.graph.fmri(owner).cloned())
+            .filter(|owner| set.contains(owner) && owner != fmri)
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Stops `fmri` with `plan` after the dependents that go down with it.
+    pub(crate) fn take_down(&mut self, fmri: &Fmri, plan: StopPlan) {
+        let dependents = self.take_down_set(fmri);
+        let set: HashSet<Fmri> = dependents.iter().cloned().collect();
+        for dependent in &dependents {
+            let wait = self.direct_dependents_in(dependent, &set, false);
+            self.begin_stop(dependent, dependency_stop(true), wait);
+        }
+        let wait = self.direct_dependents_in(fmri, &set, false);
+        self.begin_stop(fmri, plan, wait);
+    }
+
+    /// Stops the dependents that go down with `fmri`, leaving `fmri` itself to the caller
+    /// (`mark -I maintenance` does not stop the instance).
+    pub(crate) fn take_down_dependents_only(&mut self, fmri: &Fmri) {
+        let dependents = self.take_down_set(fmri);
+        let set: HashSet<Fmri> = dependents.iter().cloned().collect();
+        for dependent in &dependents {
+            let wait = self.direct_dependents_in(dependent, &set, false);
+            self.begin_stop(dependent, dependency_stop(true), wait);
+        }
+    }
+}

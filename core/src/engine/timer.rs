@@ -1,0 +1,88 @@
+//! The timer table. The engine keeps its timers here, the shell waits for
+//! [`Timers::next_deadline`] and reports `DeadlineReached`; a timer that no longer matters is
+//! cancelled here, so a stale one can never fire in the shell.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::fmri::Fmri;
+use crate::state::Timestamp;
+
+/// One timer's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct TimerId(u64);
+
+/// What a timer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TimerKind {
+    /// A method run (or a start waiting for readiness) exceeded its timeout.
+    Method,
+    /// A stopping instance's processes did not exit within the stop timeout.
+    Drain,
+}
+
+/// Pending timers, ordered by deadline.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Timers {
+    order: BTreeSet<(Timestamp, TimerId)>,
+    entries: HashMap<TimerId, (Timestamp, Fmri, TimerKind)>,
+    next: u64,
+}
+
+impl Timers {
+    /// Arms a timer.
+    pub(crate) fn arm(&mut self, at: Timestamp, fmri: Fmri, kind: TimerKind) -> TimerId {
+        self.next += 1;
+        let id = TimerId(self.next);
+        self.order.insert((at, id));
+        self.entries.insert(id, (at, fmri, kind));
+        id
+    }
+
+    /// Cancels a timer (no effect if it already fired).
+    pub(crate) fn cancel(&mut self, id: TimerId) {
+        if let Some((at, _, _)) = self.entries.remove(&id) {
+            self.order.remove(&(at, id));
+        }
+    }
+
+    /// The earliest deadline.
+    pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
+        self.order.first().map(|(at, _)| *at)
+    }
+
+    /// Removes and returns every timer due at `now`, earliest first.
+    pub(crate) fn due(&mut self, now: Timestamp) -> Vec<(TimerId, Fmri, TimerKind)> {
+        let mut due = Vec::new();
+        while let Some(&(at, id)) = self.order.first() {
+            if at > now {
+                break;
+            }
+            self.order.remove(&(at, id));
+            if let Some((_, fmri, kind)) = self.entries.remove(&id) {
+                due.push((id, fmri, kind));
+            }
+        }
+        due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fires_in_order_and_cancelled_timers_never_fire() {
+        let fmri = Fmri::parse("svc:/a:b").expect("valid");
+        let mut timers = Timers::default();
+        let late = timers.arm(Timestamp(30), fmri.clone(), TimerKind::Drain);
+        let early = timers.arm(Timestamp(10), fmri.clone(), TimerKind::Method);
+        let cancelled = timers.arm(Timestamp(20), fmri, TimerKind::Method);
+        timers.cancel(cancelled);
+        assert_eq!(timers.next_deadline(), Some(Timestamp(10)));
+        let due: Vec<TimerId> = timers.due(Timestamp(25)).into_iter().map(|t| t.0).collect();
+        assert_eq!(due, [early]);
+        assert_eq!(timers.next_deadline(), Some(Timestamp(30)));
+        assert_eq!(timers.due(Timestamp(30))[0].0, late);
+        assert_eq!(timers.next_deadline(), None);
+    }
+}

@@ -1,0 +1,348 @@
+//! Administrative requests: enable, disable, restart, refresh, clear, mark, and what
+//! survives a restart of svc.startd.
+
+use smf_core::engine::{Engine, Event, MarkState, MethodName, Reason};
+use smf_core::sim::{World, fmri_of};
+use smf_core::state::State;
+
+use super::*;
+
+const APP: &str = "svc:/app:default";
+
+fn app_disabled() -> String {
+    bundle(&[service("app", false, "")])
+}
+
+/// svc.startd restarts: a new engine with what the repository persisted, the same manifests.
+fn restart_startd(world: &World, manifest: &str) -> World {
+    let engine = Engine::with_admin_state(world.persisted().clone());
+    let mut next = World::with_engine(engine);
+    next.import(manifest);
+    next.run();
+    next
+}
+
+#[test]
+fn a_temporary_enable_is_forgotten_when_startd_restarts_a_persistent_one_is_kept() {
+    let manifest = app_disabled();
+    let mut world = World::new();
+    world.import(&manifest);
+    world.run();
+    assert_states(&world, &[(APP, State::Disabled)]);
+
+    world.send(Event::Enable {
+        fmri: fmri_of(APP),
+        temporary: true,
+        recursive: false,
+    });
+    world.run();
+    assert_states(&world, &[(APP, State::Online)]);
+    assert!(
+        world.persisted().is_empty(),
+        "nothing temporary is persisted"
+    );
+    let world = restart_startd(&world, &manifest);
+    assert_states(&world, &[(APP, State::Disabled)]);
+
+    let mut world = world;
+    world.enable(APP);
+    world.run();
+    assert_eq!(
+        world.persisted().get(&fmri_of(APP)).and_then(|a| a.enabled),
+        Some(true)
+    );
+    let world = restart_startd(&world, &manifest);
+    assert_states(&world, &[(APP, State::Online)]);
+    assert_eq!(
+        world.status(APP).map(|s| s.reason),
+        Some(Reason::DependenciesSatisfied)
+    );
+}
+
+#[test]
+fn a_persistent_disable_overrides_the_manifest_after_a_restart() {
+    let manifest = bundle(&[service("app", true, "")]);
+    let mut world = World::new();
+    world.import(&manifest);
+    world.run();
+    world.disable(APP);
+    world.run();
+    let world = restart_startd(&world, &manifest);
+    assert_states(&world, &[(APP, State::Disabled)]);
+    assert_eq!(
+        world.status(APP).map(|s| s.reason),
+        Some(Reason::DisableRequest)
+    );
+}
+
+#[test]
+fn mark_temporary_degraded_then_clear() {
+    let mut world = world(&[service("app", true, "")]);
+    world.mark(APP, MarkState::Degraded, false, true);
+    world.run();
+    assert_states(&world, &[(APP, State::Degraded)]);
+    assert_eq!(
+        world.status(APP).map(|s| s.reason),
+        Some(Reason::AdministrativeRequest)
+    );
+    world.clear(APP);
+    world.run();
+    assert_states(&world, &[(APP, State::Online)]);
+    // Degraded is still running: the daemon was never restarted.
+    assert_eq!(world.runs_of(APP, MethodName::Start), 1);
+}
+
+#[test]
+fn mark_maintenance_stops_the_instance_and_survives_a_restart_unless_temporary() {
+    let manifest = bundle(&[service("app", true, "")]);
+    let mut world = World::new();
+    world.import(&manifest);
+    world.run();
+    world.mark(APP, MarkState::Maintenance, false, false);
+    world.run();
+    assert_states(&world, &[(APP, State::Maintenance)]);
+    assert_eq!(world.daemons(APP), 0, "the stop method ran");
+    assert_eq!(
+        world.status(APP).map(|s| s.reason),
+        Some(Reason::AdministrativeRequest)
+    );
+    let mut after = restart_startd(&world, &manifest);
+    assert_states(&after, &[(APP, State::Maintenance)]);
+    after.clear(APP);
+    after.run();
+    assert_states(&after, &[(APP, State::Online)]);
+
+    let mut world = World::new();
+    world.import(&manifest);
+    world.run();
+    world.mark(APP, MarkState::Maintenance, false, true);
+    world.run();
+    assert_states(&world, &[(APP, State::Maintenance)]);
+    let after = restart_startd(&world, &manifest);
+    assert_states(&after, &[(APP, State::Online)]);
+}
+
+#[test]
+fn immediate_maintenance_leaves_the_processes_alone() {
+    let mut world = world(&[service("app", true, "")]);
+    world.mark(APP, MarkState::Maintenance, true, false);
+    world.run();
+    assert_states(&world, &[(APP, State::Maintenance)]);
+    assert_eq!(world.runs_of(APP, MethodName::Stop), 0);
+}
+
+#[test]
+fn disabling_an_instance_in_maintenance_leaves_maintenance() {
+    let mut world = world(&[service("app", true, "")]);
+    world.mark(APP, MarkState::Maintenance, false, false);
+    world.run();
+    world.disable(APP);
+    world.run();
+    assert_states(&world, &[(APP, State::Disabled)]);
+    assert!(
+        world
+            .logs(APP)
+            .contains(&"Leaving maintenance because disable requested.")
+    );
+    world.enable(APP);
+    world.run();
+    assert_states(&world, &[(APP, State::Online)]);
+}
+
+#[test]
+fn enable_in_maintenance_changes_nothing() {
+    let mut world = world(&[service("app", true, "")]);
+    world.mark(APP, MarkState::Maintenance, false, false);
+    world.run();
+    world.enable(APP);
+    world.run();
+    assert_states(&world, &[(APP, State::Maintenance)]);
+}
+
+#[test]
+fn restart_of_an_instance_that_is_not_running_is_ignored() {
+    let mut world = world(&[service("app", false, "")]);
+    world.restart(APP);
+    world.run();
+    assert_states(&world, &[(APP, State::Disabled)]);
+    assert_eq!(world.runs_of(APP, MethodName::Start), 0);
+}
+
+#[test]
+fn refresh_runs_the_refresh_method_and_restarts_refresh_dependents() {
+    let refresh = "<exec_method type='method' name='refresh' exec='/usr/bin/app-reload' timeout_seconds='5'/>";
+    let app = format!(
+        "<service name='app' type='service' version='1'><create_default_instance enabled='true'/>
+           <exec_method type='method' name='start' exec='/usr/bin/app' timeout_seconds='5'/>
+           <exec_method type='method' name='stop' exec=':kill' timeout_seconds='5'/>{refresh}</service>"
+    );
+    let mut world = world(&[
+        app,
+        service(
+            "follower",
+            true,
+            &dep("app", "require_all", "refresh", &[APP]),
+        ),
+        service(
+            "bystander",
+            true,
+            &dep("app", "require_all", "restart", &[APP]),
+        ),
+    ]);
+    world.refresh(APP);
+    world.run();
+    assert_eq!(world.runs_of(APP, MethodName::Refresh), 1);
+    assert_eq!(
+        world.runs_of(APP, MethodName::Start),
+        1,
+        "refresh does not restart"
+    );
+    assert_eq!(world.runs_of("svc:/follower:default", MethodName::Start), 2);
+    assert_eq!(
+        world.runs_of("svc:/bystander:default", MethodName::Start),
+        1
+    );
+    assert_states(
+        &world,
+        &[
+            (APP, State::Online),
+            ("svc:/follower:default", State::Online),
+        ],
+    );
+}
+
+#[test]
+fn enable_recursive_enables_every_dependency() {
+    let mut world = world(&[
+        service("db", false, ""),
+        service(
+            "cache",
+            false,
+            &dep("db", "require_all", "none", &["svc:/db:default"]),
+        ),
+        service("blocked", false, ""),
+        service(
+            "web",
+            false,
+            &[
+                dep("cache", "require_all", "none", &["svc:/cache:default"]),
+                dep(
+                    "not-blocked",
+                    "exclude_all",
+                    "none",
+                    &["svc:/blocked:default"],
+                ),
+            ]
+            .concat(),
+        ),
+    ]);
+    world.send(Event::Enable {
+        fmri: fmri_of("svc:/web:default"),
+        temporary: false,
+        recursive: true,
+    });
+    world.run();
+    assert_states(
+        &world,
+        &[
+            ("svc:/db:default", State::Online),
+            ("svc:/cache:default", State::Online),
+            ("svc:/web:default", State::Online),
+            ("svc:/blocked:default", State::Disabled),
+        ],
+    );
+}
+
+#[test]
+fn enable_recursive_through_a_cycle_terminates() {
+    let mut world = world(&[
+        service(
+            "a",
+            false,
+            &dep("b", "optional_all", "none", &["svc:/b:default"]),
+        ),
+        service(
+            "b",
+            false,
+            &dep("a", "optional_all", "none", &["svc:/a:default"]),
+        ),
+    ]);
+    world.send(Event::Enable {
+        fmri: fmri_of("svc:/a:default"),
+        temporary: true,
+        recursive: true,
+    });
+    world.run();
+    assert_eq!(
+        world.status("svc:/b:default").map(|s| s.enabled),
+        Some(true)
+    );
+}
+
+#[test]
+fn deleting_a_service_stops_it_and_its_dependents_see_it_absent() {
+    let mut world = world(&[
+        service("db", true, ""),
+        service(
+            "web",
+            true,
+            &dep("db", "require_all", "error", &["svc:/db:default"]),
+        ),
+    ]);
+    world.send(Event::Removed {
+        services: vec!["db".to_string()],
+    });
+    world.run();
+    assert_eq!(world.state("svc:/db:default"), None);
+    assert_eq!(world.daemons("svc:/db:default"), 0);
+    assert_states(&world, &[("svc:/web:default", State::Offline)]);
+}
+
+#[test]
+fn reimporting_a_changed_manifest_refreshes_a_running_instance() {
+    let mut world = world(&[service("app", true, "")]);
+    world.import(&bundle(&[service(
+        "app",
+        true,
+        &startd(&[("ignore_error", "astring", "core")]),
+    )]));
+    world.run();
+    assert_states(&world, &[(APP, State::Online)]);
+    assert!(
+        world
+            .logs(APP)
+            .contains(&"No 'refresh' method defined.  Treating as :true.")
+    );
+}
+
+#[test]
+fn shutdown_stops_dependents_before_their_dependencies() {
+    let mut world = world(&[
+        service("db", true, ""),
+        service(
+            "web",
+            true,
+            &dep("db", "require_all", "none", &["svc:/db:default"]),
+        ),
+        service(
+            "proxy",
+            true,
+            &dep("web", "optional_all", "none", &["svc:/web:default"]),
+        ),
+    ]);
+    world.send(Event::Shutdown);
+    world.run();
+    assert!(world.engine().is_shut_down());
+    let stopped: Vec<&str> = world
+        .transitions()
+        .iter()
+        .filter(|t| {
+            t.next_state.is_none() && !t.state.is_running() && t.reason == Reason::DisableRequest
+        })
+        .map(|t| t.fmri.as_str())
+        .collect();
+    assert_eq!(
+        stopped,
+        ["svc:/proxy:default", "svc:/web:default", "svc:/db:default"]
+    );
+}
