@@ -34,6 +34,7 @@
 #![warn(clippy::unwrap_used)]
 
 pub mod engine;
+pub mod explain;
 pub mod fmri;
 pub mod graph;
 pub mod manifest;

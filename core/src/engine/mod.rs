@@ -22,8 +22,10 @@
 //! # Files
 //!
 //! - `event.rs` / `action.rs`: the vocabulary.
-//! - `instance.rs`: one instance's lifecycle (restarter.c's half): start, stop, method exits,
-//!   durations, maintenance.
+//! - `instance.rs`: one instance's record and lifecycle (restarter.c's half), told in its
+//!   module doc; `start.rs` (start, readiness, method exits, timeouts, running instances whose
+//!   processes go), `stop.rs` (stop, maintenance, refresh) and `admin.rs` (svcadm's requests,
+//!   shutdown) carry it out.
 //! - `propagate.rs`: who starts, stops or restarts when something changes (graph.c's half):
 //!   the evaluation of each instance, `restart_on`, exclusions, dependents taken down first.
 //! - `threshold.rs`: crash-loop accounting. `timer.rs`: the timer table. `reason.rs`: why a
@@ -31,11 +33,14 @@
 //!   thresholds, readiness), exit codes and method tokens.
 
 mod action;
+mod admin;
 mod event;
 mod instance;
 pub mod method;
 mod propagate;
 mod reason;
+mod start;
+mod stop;
 pub mod threshold;
 mod timer;
 
@@ -262,6 +267,11 @@ impl Engine {
         let view = self.view();
         let mut evaluator = Evaluator::new(&self.graph, &view);
         Some((evaluator.instance(node), evaluator.satisfiability(node)))
+    }
+
+    /// Whether a file cited by a `path` dependency existed when last probed.
+    pub fn file_exists(&self, path: &str) -> Option<bool> {
+        self.files.get(path).copied()
     }
 
     /// The states as the graph reads them.

@@ -4,6 +4,7 @@
 
 mod admin;
 mod dependencies;
+mod explain;
 mod faults;
 mod graph_shapes;
 mod readiness;

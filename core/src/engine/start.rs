@@ -1,0 +1,591 @@
+//! Starting and running: the start method, readiness, method exits, timeouts, and what
+//! happens when a running instance's processes go (see `instance.rs` for the whole lifecycle).
+
+use super::Engine;
+use super::action::{Action, Duration, MethodRun};
+use super::event::{MethodName, MethodStatus, RunId};
+use super::instance::{KILL_GRACE_MS, Leftovers, Record, StopPhase, StopPlan, Work};
+use super::method::{self, Outcome};
+use super::reason::{ErrorClass, Reason};
+use super::timer::TimerKind;
+use crate::fmri::Fmri;
+use crate::manifest::Exec;
+use crate::signal::Signal;
+use crate::state::State;
+
+impl Engine {
+    // ----- start ---------------------------------------------------------------------------
+
+    /// Starts an offline, enabled, idle instance whose dependencies are satisfied.
+    pub(crate) fn begin_start(&mut self, fmri: &Fmri) {
+        let now = self.now;
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        if record.history.record_start(now, record.config.rate) {
+            self.log(
+                fmri,
+                "Restarting too quickly, changing state to maintenance.",
+            );
+            self.enter_maintenance(fmri, Reason::RestartingTooQuickly, Leftovers::Kill);
+            return;
+        }
+        let reason = record.start_reason;
+        let config = record.config.clone();
+        let definition = record.definition.clone();
+        let start = definition.as_ref().and_then(|d| d.method("start")).cloned();
+        let (Some(definition), Some(start)) = (definition, start.filter(|_| !config.milestone))
+        else {
+            // A milestone (or an instance without a start method): nothing to run.
+            self.become_running(fmri, State::Online, reason);
+            return;
+        };
+        let command = match &start.exec {
+            Exec::True => {
+                self.log(fmri, "Executing start method (null).");
+                if let Some(record) = self.records.get_mut(fmri) {
+                    record.history.record_success();
+                }
+                self.become_running(fmri, State::Online, reason);
+                return;
+            }
+            Exec::Kill { .. } => {
+                self.log(fmri, "Invalid use of \":kill\" as start method.");
+                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+                return;
+            }
+            Exec::Command(command) => command.clone(),
+        };
+        let expanded = match method::expand_tokens(&command, MethodName::Start, &definition) {
+            Ok(expanded) => expanded,
+            Err(why) => {
+                self.log(
+                    fmri,
+                    format!("Could not expand method tokens in \"{command}\": {why}."),
+                );
+                if let Some(record) = self.records.get_mut(fmri) {
+                    record.start_status = Some(MethodStatus::NotStarted {
+                        message: why,
+                        fatal: true,
+                    });
+                }
+                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+                return;
+            }
+        };
+        let run = self.new_run(fmri, MethodName::Start);
+        let timeout = method::timeout_ms(&start);
+        self.actions.push(Action::RunMethod(Box::new(MethodRun {
+            run,
+            fmri: fmri.clone(),
+            method: MethodName::Start,
+            command: expanded,
+            written: command,
+            context: definition.method_context(&start),
+            timeout_ms: if config.duration == Duration::Child && !config.notify {
+                None
+            } else {
+                timeout
+            },
+            duration: config.duration,
+            notify: config.notify,
+        })));
+        if let Some(record) = self.records.get_mut(fmri) {
+            record.work = Work::Starting {
+                run: Some(run),
+                timed_out: false,
+            };
+            record.contract = config.duration != Duration::Transient;
+            record.start_began = now;
+            record.nodaemon = false;
+            record.ready = false;
+            record.status_text = None;
+            record.stop_failed = false;
+            if config.duration == Duration::Child {
+                record.main_run = Some(run);
+            }
+        }
+        self.transition(fmri, State::Offline, Some(State::Online), reason);
+        if config.duration == Duration::Child && !config.notify {
+            // The start method's process is the service: running as soon as it runs.
+            if let Some(record) = self.records.get_mut(fmri) {
+                record.history.record_success();
+            }
+            self.become_running(fmri, State::Online, reason);
+        } else {
+            self.arm(fmri, timeout, TimerKind::Method);
+        }
+    }
+
+    /// The instance is up: online (or degraded).
+    pub(crate) fn become_running(&mut self, fmri: &Fmri, state: State, reason: Reason) {
+        self.disarm(fmri);
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        record.work = Work::Idle;
+        let empty = record.config.duration == Duration::Contract
+            && !record.contract
+            && !record.nodaemon
+            && !record.config.milestone
+            && record
+                .definition
+                .as_ref()
+                .and_then(|d| d.method("start"))
+                .is_some_and(|m| matches!(m.exec, Exec::Command(_)));
+        self.transition(fmri, state, None, reason);
+        if empty {
+            self.all_processes_exited(fmri);
+            return;
+        }
+        self.propagate_start(fmri);
+        self.queue(fmri);
+    }
+
+    /// The start method (or, awaiting readiness, the service) ended.
+    pub(crate) fn start_finished(&mut self, fmri: &Fmri, status: MethodStatus, timed_out: bool) {
+        self.disarm(fmri);
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        record.start_status = Some(status.clone());
+        let config = record.config.clone();
+        let mut outcome = method::outcome(MethodName::Start, &status);
+        if config.duration == Duration::Child {
+            // The service ended before it said it was ready: a failed start.
+            outcome = match outcome {
+                Outcome::Fatal => Outcome::Fatal,
+                _ => Outcome::Retryable,
+            };
+            record.main_run = None;
+        }
+        if timed_out && !config.timeout_retry {
+            outcome = Outcome::Fatal;
+        }
+        let reason = record.start_reason;
+        match outcome {
+            Outcome::Success | Outcome::NoDaemon | Outcome::Degrade | Outcome::TempDisable => {
+                if outcome == Outcome::NoDaemon {
+                    record.nodaemon = true;
+                    record.contract = false;
+                    self.actions
+                        .push(Action::AbandonContract { fmri: fmri.clone() });
+                }
+                if outcome == Outcome::TempDisable {
+                    record.temporary_enabled = Some(false);
+                }
+                let awaiting = config.notify
+                    && config.duration == Duration::Contract
+                    && outcome != Outcome::NoDaemon
+                    && !record.ready;
+                if awaiting {
+                    // Online only once it says READY=1; the start timeout still runs.
+                    record.work = Work::Starting {
+                        run: None,
+                        timed_out: false,
+                    };
+                    let remaining = record
+                        .definition
+                        .as_ref()
+                        .and_then(|d| d.method("start"))
+                        .and_then(method::timeout_ms)
+                        .map(|t| t.saturating_sub(self.now.millis_since(record.start_began)));
+                    if !record.contract {
+                        self.start_failed(
+                            fmri,
+                            "all processes exited before the service was ready",
+                        );
+                        return;
+                    }
+                    self.arm(fmri, remaining, TimerKind::Method);
+                    return;
+                }
+                record.history.record_success();
+                if outcome == Outcome::Degrade {
+                    self.become_running(fmri, State::Degraded, Reason::MethodFailed);
+                } else {
+                    self.become_running(fmri, State::Online, reason);
+                }
+            }
+            Outcome::Fatal => {
+                self.log(
+                    fmri,
+                    format!(
+                        "Method \"start\" {}; changing state to maintenance.",
+                        method::describe_status(&status)
+                    ),
+                );
+                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+            }
+            Outcome::Retryable => {
+                let text = method::describe_status(&status);
+                self.start_failed(fmri, &text);
+            }
+        }
+    }
+
+    /// A retryable start failure: again at once, or maintenance at the threshold.
+    pub(crate) fn start_failed(&mut self, fmri: &Fmri, why: &str) {
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        record.work = Work::Idle;
+        record.main_run = None;
+        if record.history.record_fault() {
+            self.log(
+                fmri,
+                format!(
+                    "Method \"start\" failed repeatedly ({why}); changing state to maintenance."
+                ),
+            );
+            self.enter_maintenance(fmri, Reason::FaultThresholdReached, Leftovers::Kill);
+            return;
+        }
+        let kill = record.contract;
+        record.contract = false;
+        self.log(fmri, format!("Method \"start\" {why}; retrying."));
+        if kill {
+            self.actions.push(Action::SignalContract {
+                fmri: fmri.clone(),
+                signal: Signal::KILL,
+            });
+        }
+        let enabled = self.records.get(fmri).is_some_and(Record::enabled);
+        if enabled && !self.shutting_down {
+            self.begin_start(fmri);
+        } else {
+            self.transition(fmri, State::Offline, None, Reason::DisableRequest);
+            self.queue(fmri);
+        }
+    }
+
+    // ----- running -------------------------------------------------------------------------
+
+    /// Every process of a running contract instance has exited.
+    pub(crate) fn all_processes_exited(&mut self, fmri: &Fmri) {
+        if let Some(record) = self.records.get_mut(fmri) {
+            record.contract = false;
+        }
+        self.log(fmri, "Stopping because all processes in service exited.");
+        self.begin_stop(
+            fmri,
+            StopPlan {
+                target: State::Offline,
+                reason: Reason::CtEvExit,
+                class: ErrorClass::Restart,
+                reset: false,
+            },
+            Vec::new(),
+        );
+    }
+
+    /// A child instance's own process ended while it was running.
+    pub(crate) fn child_exited(&mut self, fmri: &Fmri, status: MethodStatus) {
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        record.main_run = None;
+        record.start_status = Some(status.clone());
+        if !record.state.is_running() || record.is_busy() {
+            return;
+        }
+        let text = method::describe_status(&status);
+        match method::outcome(MethodName::Start, &status) {
+            Outcome::Fatal => {
+                self.log(
+                    fmri,
+                    format!("Service {text}; changing state to maintenance."),
+                );
+                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+            }
+            _ => {
+                if status.is_success() {
+                    record.history.reset_starts();
+                }
+                self.log(
+                    fmri,
+                    format!("Stopping because the service process {text}."),
+                );
+                self.begin_stop(
+                    fmri,
+                    StopPlan {
+                        target: State::Offline,
+                        reason: Reason::CtEvExit,
+                        class: ErrorClass::Restart,
+                        reset: false,
+                    },
+                    Vec::new(),
+                );
+            }
+        }
+    }
+
+    pub(crate) fn method_exited(&mut self, run: RunId, status: MethodStatus) {
+        let Some((fmri, method)) = self.runs.remove(&run) else {
+            return;
+        };
+        let Some(record) = self.records.get(&fmri) else {
+            return;
+        };
+        match (method, record.work.clone()) {
+            (
+                MethodName::Start,
+                Work::Starting {
+                    run: Some(current),
+                    timed_out,
+                },
+            ) if current == run => {
+                if record.config.duration == Duration::Child && record.main_run == Some(run) {
+                    // A child that exits before it said it was ready.
+                    self.start_finished(&fmri, status, timed_out);
+                } else {
+                    self.start_finished(&fmri, status, timed_out);
+                }
+            }
+            (MethodName::Start, _) if record.main_run == Some(run) => {
+                self.child_exited(&fmri, status);
+            }
+            (
+                MethodName::Stop,
+                Work::Stopping {
+                    phase:
+                        StopPhase::Method {
+                            run: current,
+                            timed_out,
+                        },
+                    ..
+                },
+            ) if current == run => self.stop_method_finished(&fmri, status, timed_out),
+            (MethodName::Refresh, Work::Refreshing { run: current, .. }) if current == run => {
+                self.refresh_finished(&fmri, status)
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn method_timed_out(&mut self, run: RunId) {
+        let Some((fmri, _)) = self.runs.get(&run).cloned() else {
+            return;
+        };
+        self.timeout(&fmri);
+    }
+
+    /// The instance's method (or readiness, or drain) timer ran out.
+    pub(crate) fn timeout(&mut self, fmri: &Fmri) {
+        self.disarm(fmri);
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        match record.work.clone() {
+            Work::Starting {
+                run: Some(run),
+                timed_out: false,
+            } => {
+                record.work = Work::Starting {
+                    run: Some(run),
+                    timed_out: true,
+                };
+                self.log(fmri, "Method or service exit timed out.  Killing contract.");
+                self.actions.push(Action::KillMethod {
+                    run,
+                    signal: Signal::KILL,
+                });
+                if record_contract(self, fmri) {
+                    self.actions.push(Action::SignalContract {
+                        fmri: fmri.clone(),
+                        signal: Signal::KILL,
+                    });
+                }
+            }
+            Work::Starting { run: None, .. } => {
+                self.log(fmri, "Timed out waiting for READY=1.  Killing contract.");
+                if let Some(record) = self.records.get_mut(fmri) {
+                    record.start_status = Some(MethodStatus::Signaled {
+                        signal: Signal::KILL,
+                        core_dumped: false,
+                    });
+                }
+                let retry = self
+                    .records
+                    .get(fmri)
+                    .is_some_and(|record| record.config.timeout_retry);
+                if retry {
+                    self.start_failed(fmri, "timed out waiting for READY=1");
+                } else {
+                    self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+                }
+            }
+            Work::Stopping {
+                plan,
+                phase:
+                    StopPhase::Method {
+                        run,
+                        timed_out: false,
+                    },
+            } => {
+                record.work = Work::Stopping {
+                    plan,
+                    phase: StopPhase::Method {
+                        run,
+                        timed_out: true,
+                    },
+                };
+                self.log(fmri, "Method or service exit timed out.  Killing contract.");
+                self.actions.push(Action::KillMethod {
+                    run,
+                    signal: Signal::KILL,
+                });
+            }
+            Work::Stopping {
+                plan,
+                phase: StopPhase::Drain,
+            } => {
+                record.work = Work::Stopping {
+                    plan,
+                    phase: StopPhase::Kill,
+                };
+                record.stop_failed = true;
+                self.log(
+                    fmri,
+                    "Processes still running after the stop timeout; sending SIGKILL.",
+                );
+                self.actions.push(Action::SignalContract {
+                    fmri: fmri.clone(),
+                    signal: Signal::KILL,
+                });
+                self.arm(fmri, Some(KILL_GRACE_MS), TimerKind::Drain);
+            }
+            Work::Stopping {
+                phase: StopPhase::Kill,
+                ..
+            } => {
+                self.log(fmri, "Processes survived SIGKILL; abandoning them.");
+                self.actions
+                    .push(Action::AbandonContract { fmri: fmri.clone() });
+                self.finish_stop(fmri);
+            }
+            Work::Refreshing {
+                run,
+                timed_out: false,
+            } => {
+                record.work = Work::Refreshing {
+                    run,
+                    timed_out: true,
+                };
+                self.actions.push(Action::KillMethod {
+                    run,
+                    signal: Signal::KILL,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn contract_emptied(&mut self, fmri: &Fmri) {
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        if record.nodaemon || record.config.duration == Duration::Transient {
+            return;
+        }
+        match record.work.clone() {
+            // The start method is itself in the contract: a report now is stale.
+            Work::Starting { run: Some(_), .. } => {}
+            Work::Starting { run: None, .. } => {
+                record.contract = false;
+                record.start_status = Some(MethodStatus::Exited(0));
+                self.start_failed(fmri, "exited before the service was ready");
+            }
+            Work::Stopping {
+                phase: StopPhase::Drain | StopPhase::Kill,
+                ..
+            } => {
+                record.contract = false;
+                self.finish_stop(fmri);
+            }
+            Work::Stopping { .. } | Work::Refreshing { .. } => record.contract = false,
+            Work::Idle => {
+                let was = record.contract;
+                record.contract = false;
+                if was && record.state.is_running() && record.config.duration == Duration::Contract
+                {
+                    self.all_processes_exited(fmri);
+                }
+            }
+        }
+    }
+
+    pub(crate) fn process_faulted(&mut self, fmri: &Fmri, core_dumped: bool) {
+        let Some(record) = self.records.get(fmri) else {
+            return;
+        };
+        if !record.state.is_running()
+            || record.is_busy()
+            || record.config.duration != Duration::Contract
+            || record.nodaemon
+        {
+            return;
+        }
+        let (ignored, reason, what) = if core_dumped {
+            (
+                record.config.ignore_core,
+                Reason::CtEvCore,
+                "a process dumped core",
+            )
+        } else {
+            (
+                record.config.ignore_signal,
+                Reason::CtEvSignal,
+                "a process received a fatal signal from outside the service",
+            )
+        };
+        if ignored {
+            self.log(fmri, format!("Ignoring: {what} (startd/ignore_error)."));
+            return;
+        }
+        self.log(fmri, format!("Stopping because {what}."));
+        self.begin_stop(
+            fmri,
+            StopPlan {
+                target: State::Offline,
+                reason,
+                class: ErrorClass::Fault,
+                reset: false,
+            },
+            Vec::new(),
+        );
+    }
+
+    pub(crate) fn notified(&mut self, fmri: &Fmri, ready: bool, status: Option<String>) {
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        if status.is_some() {
+            record.status_text = status;
+        }
+        if !ready || !record.config.notify {
+            return;
+        }
+        record.ready = true;
+        match record.work {
+            Work::Starting { run: None, .. } => {
+                let reason = record.start_reason;
+                record.history.record_success();
+                self.become_running(fmri, State::Online, reason);
+            }
+            Work::Starting { run: Some(_), .. } if record.config.duration == Duration::Child => {
+                let reason = record.start_reason;
+                record.history.record_success();
+                self.become_running(fmri, State::Online, reason);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn record_contract(engine: &Engine, fmri: &Fmri) -> bool {
+    engine
+        .records
+        .get(fmri)
+        .is_some_and(|record| record.contract)
+}
