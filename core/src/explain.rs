@@ -483,10 +483,18 @@ fn reason_lines(
     match status.state {
         State::Online => (Vec::new(), "AR"),
         State::Degraded => one("Degraded by an administrator.".into(), "DX"),
-        State::Uninitialized => one(
-            "Restarter svc:/system/svc/restarter:default has not initialized service state.".into(),
-            "4D",
-        ),
+        State::Uninitialized => match graph
+            .definition(node)
+            .and_then(|d| d.settings.restarter.as_deref())
+            .filter(|restarter| !crate::manifest::effective::is_startd(restarter))
+        {
+            Some(restarter) => one(format!("Restarter {restarter} is not running."), "5H"),
+            None => one(
+                "Restarter svc:/system/svc/restarter:default has not initialized service state."
+                    .into(),
+                "4D",
+            ),
+        },
         State::Disabled if status.temporary => {
             one("Temporarily disabled by an administrator.".into(), "1S")
         }

@@ -147,3 +147,82 @@ fn corpus_broken_files_are_rejected_with_a_position() {
     println!("corpus: {} broken files rejected", files.len());
     assert!(!files.is_empty());
 }
+
+/// Every real manifest (and profile) of the corpus imported into one engine, each service
+/// run by the simulated world: the engine must settle (no hot loop, nothing left in
+/// flight), and every instance that is not running must be explained in words.
+#[test]
+fn corpus_manifests_run_in_the_engine() {
+    use smf_core::engine::Event;
+    use smf_core::explain::explain;
+    use smf_core::sim::World;
+    use smf_core::state::State;
+    use std::collections::BTreeMap;
+
+    let Some(corpus) = corpus() else {
+        println!("skipped: no corpus at ../shared/corpus (set SMF_CORPUS to point at one)");
+        return;
+    };
+    let mut files = Vec::new();
+    files_under(&corpus.join("smf-manifests"), &mut files);
+    // As svc.startd does at start: every manifest in one import (a later service of the same
+    // name replaces an earlier one), then the profiles.
+    let mut world = World::new();
+    let mut bundles = 0;
+    let (mut manifests, mut profiles) = (Vec::new(), Vec::new());
+    for path in files
+        .iter()
+        .filter(|path| path.extension().is_some_and(|extension| extension == "xml"))
+    {
+        let bytes = std::fs::read(path).unwrap();
+        let parsed = manifest::parse(&path.display().to_string(), &bytes);
+        let Some(bundle) = parsed.bundle else {
+            continue;
+        };
+        bundles += 1;
+        match bundle.kind {
+            BundleKind::Profile => profiles.extend(bundle.services),
+            _ => manifests.extend(bundle.services),
+        }
+    }
+    world.send(Event::Imported {
+        kind: BundleKind::Manifest,
+        services: manifests,
+    });
+    world.send(Event::Imported {
+        kind: BundleKind::Profile,
+        services: profiles,
+    });
+    assert!(world.run_steps(2_000_000), "the corpus did not settle");
+    let engine = world.engine();
+    assert!(engine.is_settled(), "something is still in flight");
+
+    let mut states: BTreeMap<State, usize> = BTreeMap::new();
+    let mut unexplained = Vec::new();
+    for status in engine.statuses() {
+        *states.entry(status.state).or_default() += 1;
+        if status.state.is_running() {
+            continue;
+        }
+        let explanation = explain(engine, &status.fmri).unwrap();
+        if explanation.reasons.is_empty() || explanation.reasons.iter().any(|r| r == "Unknown.") {
+            unexplained.push(format!("{} ({}): {:?}", status.fmri, status.state, explanation.reasons));
+        }
+    }
+    println!("{bundles} bundles imported; final states: {states:?}");
+    for status in engine.statuses() {
+        if status.state == State::Maintenance {
+            let explanation = explain(engine, &status.fmri).unwrap();
+            println!("maintenance: {} {:?}", status.fmri, explanation.reasons);
+        }
+    }
+    assert!(unexplained.is_empty(), "unexplained:\n{}", unexplained.join("\n"));
+    assert!(states.get(&State::Online).copied().unwrap_or(0) > 0, "{states:?}");
+    // Nothing enabled is left waiting on dependencies that are already satisfied.
+    for status in engine.statuses() {
+        if status.state == State::Offline && status.enabled {
+            let (now, _) = engine.satisfaction(&status.fmri).unwrap();
+            assert_ne!(now, smf_core::graph::Satisfaction::Satisfied, "{} should have started", status.fmri);
+        }
+    }
+}

@@ -17,6 +17,8 @@
 //!   dumps core or is killed from outside, is stopped and restarted; a child instance whose
 //!   process exits likewise (exit 96: maintenance).
 
+use std::sync::Arc;
+
 use super::action::{Action, AdminState, Transition};
 use super::event::{MethodName, MethodStatus, RunId};
 use super::method::Config;
@@ -81,7 +83,7 @@ pub(crate) enum Work {
 #[derive(Debug, Clone)]
 pub(crate) struct Record {
     pub(crate) fmri: Fmri,
-    pub(crate) definition: Option<EffectiveInstance>,
+    pub(crate) definition: Option<Arc<EffectiveInstance>>,
     pub(crate) config: Config,
     pub(crate) state: State,
     pub(crate) next_state: Option<State>,
@@ -123,7 +125,7 @@ pub(crate) struct Record {
 }
 
 impl Record {
-    pub(crate) fn new(fmri: Fmri, definition: Option<EffectiveInstance>) -> Record {
+    pub(crate) fn new(fmri: Fmri, definition: Option<Arc<EffectiveInstance>>) -> Record {
         let config = match &definition {
             Some(definition) => Config::of(definition),
             None => Config::of(&EffectiveInstance {
@@ -165,13 +167,20 @@ impl Record {
         }
     }
 
-    pub(crate) fn set_definition(&mut self, definition: EffectiveInstance) {
+    pub(crate) fn set_definition(&mut self, definition: Arc<EffectiveInstance>) {
         self.config = Config::of(&definition);
         self.definition = Some(definition);
     }
 
     pub(crate) fn is_startd(&self) -> bool {
         self.definition.is_none()
+    }
+
+    /// Whether svc.startd runs this instance (no delegated restarter).
+    pub(crate) fn run_by_startd(&self) -> bool {
+        self.definition
+            .as_ref()
+            .is_none_or(|definition| definition.is_run_by_startd())
     }
 
     /// Enabled, all things considered: a temporary setting, else the administrator's, else
@@ -244,6 +253,7 @@ impl Engine {
         record.next_state = next_state;
         record.reason = reason;
         record.since = now;
+        self.memo.clear();
         self.actions.push(Action::SetState(Transition {
             fmri: fmri.clone(),
             from,

@@ -45,6 +45,7 @@ pub mod threshold;
 mod timer;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
@@ -54,8 +55,8 @@ pub use event::{Event, MarkState, MethodName, MethodStatus, Requester, RunId};
 pub use reason::{ErrorClass, Reason};
 
 use crate::fmri::Fmri;
-use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, StateLookup};
-use crate::manifest::{BundleKind, Service};
+use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, StateLookup};
+use crate::manifest::{BundleKind, EffectiveInstance, Service};
 use crate::state::{State, Timestamp};
 use instance::{Record, Work};
 use timer::Timers;
@@ -98,6 +99,8 @@ pub struct Engine {
     services: Vec<Service>,
     /// Services being deleted: kept in the graph until their instances have stopped.
     removing: HashSet<String>,
+    /// Service -> its instances' composed definitions (kept between graph builds).
+    effective: HashMap<String, Vec<Arc<EffectiveInstance>>>,
     /// Instance -> enabled as a profile says.
     profile_enabled: HashMap<Fmri, bool>,
     graph: DependencyGraph,
@@ -105,6 +108,8 @@ pub struct Engine {
     /// Administrative settings restored from the repository, applied at import.
     restored: HashMap<Fmri, AdminState>,
     files: HashMap<String, bool>,
+    /// Satisfiability answers, valid until the next state change.
+    memo: Memo,
     runs: HashMap<RunId, (Fmri, MethodName)>,
     next_run: u64,
     timers: Timers,
@@ -146,11 +151,13 @@ impl Engine {
         Engine {
             services: Vec::new(),
             removing: HashSet::new(),
+            effective: HashMap::new(),
             profile_enabled: HashMap::new(),
             graph,
             records,
             restored,
             files: HashMap::new(),
+            memo: Memo::default(),
             runs: HashMap::new(),
             next_run: 0,
             timers: Timers::default(),
@@ -167,6 +174,7 @@ impl Engine {
     /// Handles one event at time `now` and returns what the shell must do, in order.
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Action> {
         self.now = self.now.max(now);
+        self.memo.clear();
         match event {
             Event::Imported { kind, services } => self.import(kind, services),
             Event::Removed { services } => self.remove(&services),
@@ -196,6 +204,7 @@ impl Engine {
                 status,
             } => self.notified(&fmri, ready, status),
             Event::FilesProbed { files } => {
+                self.memo.clear();
                 for (path, exists) in files {
                     self.files.insert(path, exists);
                 }
@@ -351,6 +360,7 @@ impl Engine {
         }
         for service in services {
             self.removing.remove(&service.name);
+            self.effective.remove(&service.name);
             match self.services.iter_mut().find(|s| s.name == service.name) {
                 Some(existing) => *existing = service,
                 None => self.services.push(service),
@@ -413,7 +423,20 @@ impl Engine {
 
     /// Builds the graph again from the imported services and reconciles the records.
     fn rebuild(&mut self) {
-        self.graph = DependencyGraph::build(&self.services);
+        let cache = &mut self.effective;
+        self.memo.clear();
+        self.graph = DependencyGraph::build_with(&self.services, |service| {
+            cache
+                .entry(service.name.clone())
+                .or_insert_with(|| {
+                    service
+                        .effective_instances()
+                        .into_iter()
+                        .map(Arc::new)
+                        .collect()
+                })
+                .clone()
+        });
         let mut present: HashSet<Fmri> = HashSet::new();
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
         for node in nodes {
@@ -421,7 +444,7 @@ impl Engine {
                 continue;
             };
             present.insert(fmri.clone());
-            let Some(definition) = self.graph.definition(node).cloned() else {
+            let Some(definition) = self.graph.shared_definition(node).cloned() else {
                 continue;
             };
             let manifest_enabled = self
@@ -432,7 +455,9 @@ impl Engine {
                 .unwrap_or(false);
             match self.records.get_mut(&fmri) {
                 Some(record) => {
-                    let changed = record.definition.as_ref() != Some(&definition);
+                    let changed = record.definition.as_ref().is_none_or(|old| {
+                        !Arc::ptr_eq(old, &definition) && **old != *definition
+                    });
                     record.manifest_enabled = manifest_enabled;
                     if changed {
                         record.set_definition(definition);

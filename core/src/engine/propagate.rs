@@ -23,7 +23,7 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use super::Engine;
+use super::{Engine, View};
 use super::instance::{Leftovers, StopPlan, Work};
 use super::reason::{ErrorClass, Reason};
 use crate::fmri::Fmri;
@@ -62,7 +62,9 @@ impl Engine {
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
-        if record.is_startd() {
+        if record.is_startd() || !record.run_by_startd() {
+            // svc.startd's own instance, or one a delegated restarter (inetd...) runs: it
+            // stays as it is, uninitialized until that restarter says otherwise.
             return;
         }
         if let (Work::Idle, Some(plan)) = (&record.work, record.pending_stop) {
@@ -129,9 +131,15 @@ impl Engine {
                 } else if invalid {
                     self.invalid_found(fmri, node);
                 } else if !self.shutting_down {
-                    let view = self.view();
-                    let satisfied = Evaluator::new(&self.graph, &view).instance(node)
-                        == Satisfaction::Satisfied;
+                    let view = View {
+                        graph: &self.graph,
+                        records: &self.records,
+                        files: &self.files,
+                    };
+                    let memo = std::mem::take(&mut self.memo);
+                    let mut evaluator = Evaluator::with_memo(&self.graph, &view, memo);
+                    let satisfied = evaluator.instance(node) == Satisfaction::Satisfied;
+                    self.memo = evaluator.into_memo();
                     if satisfied {
                         self.begin_start(fmri);
                     }

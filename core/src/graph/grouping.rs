@@ -66,6 +66,17 @@ pub trait StateLookup {
     fn file_exists(&self, path: &str) -> Option<bool>;
 }
 
+/// Answers to "can it ever come up?" kept between evaluations while no state changes.
+#[derive(Debug, Clone, Default)]
+pub struct Memo(HashMap<NodeIndex, Option<Satisfaction>>);
+
+impl Memo {
+    /// Forgets every answer (a state changed).
+    pub fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
 /// Evaluates satisfaction over one graph and one set of states; remembers the answers to
 /// "can it ever come up?" for as long as it lives.
 pub struct Evaluator<'a, L: StateLookup> {
@@ -78,11 +89,22 @@ pub struct Evaluator<'a, L: StateLookup> {
 impl<'a, L: StateLookup> Evaluator<'a, L> {
     /// An evaluator with an empty memo.
     pub fn new(graph: &'a DependencyGraph, lookup: &'a L) -> Self {
+        Evaluator::with_memo(graph, lookup, Memo::default())
+    }
+
+    /// An evaluator that starts from the answers of an earlier one over the same graph and
+    /// the same states (the caller must drop the memo when a state changes).
+    pub fn with_memo(graph: &'a DependencyGraph, lookup: &'a L, memo: Memo) -> Self {
         Evaluator {
             graph,
             lookup,
-            memo: HashMap::new(),
+            memo: memo.0,
         }
+    }
+
+    /// The answers so far, to hand to the next evaluator while nothing has changed.
+    pub fn into_memo(self) -> Memo {
+        Memo(self.memo)
     }
 
     /// Whether `instance` may start now: `require_all` over its dependency groups

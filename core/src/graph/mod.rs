@@ -23,6 +23,7 @@ pub mod cycle;
 pub mod grouping;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -33,7 +34,7 @@ use crate::fmri::{Fmri, FmriKind};
 use crate::manifest::effective::{EffectiveInstance, STARTD_FMRI};
 use crate::manifest::{Dependency, Grouping, RestartOn, Service};
 
-pub use grouping::{EntityStatus, Evaluator, Satisfaction, StateLookup};
+pub use grouping::{EntityStatus, Evaluator, Memo, Satisfaction, StateLookup};
 
 /// A vertex of the graph.
 #[derive(Debug, Clone)]
@@ -98,7 +99,7 @@ pub struct DependencyGraph {
     /// Configured instances, in import order.
     instances: Vec<NodeIndex>,
     /// The composed definition of each configured instance, by its position in `instances`.
-    definitions: HashMap<NodeIndex, EffectiveInstance>,
+    definitions: HashMap<NodeIndex, Arc<EffectiveInstance>>,
     /// Instance that completes a dependency cycle -> the cycle, starting and ending with it.
     cycles: HashMap<NodeIndex, Vec<Fmri>>,
     /// Instance -> why one of its dependencies cannot be used.
@@ -117,11 +118,27 @@ impl DependencyGraph {
     /// which instance "completes" a cycle). svc.startd's own instance is always present and
     /// configured.
     pub fn build<'a>(services: impl IntoIterator<Item = &'a Service>) -> DependencyGraph {
+        DependencyGraph::build_with(services, |service| {
+            service
+                .effective_instances()
+                .into_iter()
+                .map(Arc::new)
+                .collect()
+        })
+    }
+
+    /// [`DependencyGraph::build`] with the instances' composed definitions supplied by the
+    /// caller (the engine keeps them between builds, so a re-import composes only what
+    /// changed).
+    pub fn build_with<'a>(
+        services: impl IntoIterator<Item = &'a Service>,
+        mut effective: impl FnMut(&Service) -> Vec<Arc<EffectiveInstance>>,
+    ) -> DependencyGraph {
         let mut builder = Builder::default();
         builder.add_startd();
         let services: Vec<&Service> = services.into_iter().collect();
         for service in &services {
-            builder.add_service(service);
+            builder.add_service(service, effective(service));
         }
         builder.add_dependents(&services);
         builder.add_dependencies();
@@ -179,6 +196,11 @@ impl DependencyGraph {
 
     /// The composed definition of a configured instance (none for svc.startd's own).
     pub fn definition(&self, node: NodeIndex) -> Option<&EffectiveInstance> {
+        self.definitions.get(&node).map(Arc::as_ref)
+    }
+
+    /// The same definition, shared.
+    pub fn shared_definition(&self, node: NodeIndex) -> Option<&Arc<EffectiveInstance>> {
         self.definitions.get(&node)
     }
 
@@ -364,7 +386,7 @@ struct Builder {
     by_fmri: HashMap<Fmri, NodeIndex>,
     files: HashMap<String, NodeIndex>,
     instances: Vec<NodeIndex>,
-    definitions: HashMap<NodeIndex, EffectiveInstance>,
+    definitions: HashMap<NodeIndex, Arc<EffectiveInstance>>,
     /// Service name -> its configured instances.
     service_instances: HashMap<String, Vec<NodeIndex>>,
     pending: Vec<PendingDependency>,
@@ -391,7 +413,7 @@ impl Builder {
         });
     }
 
-    fn add_service(&mut self, service: &Service) {
+    fn add_service(&mut self, service: &Service, effective: Vec<Arc<EffectiveInstance>>) {
         if Fmri::service(&service.name).is_ok_and(|fmri| Some(fmri) == self.startd_service()) {
             self.problem(
                 format!("svc:/{}", service.name),
@@ -399,7 +421,7 @@ impl Builder {
             );
             return;
         }
-        for effective in service.effective_instances() {
+        for effective in effective {
             let fmri = match Fmri::instance(&effective.service, &effective.instance) {
                 Ok(fmri) => fmri,
                 Err(error) => {
