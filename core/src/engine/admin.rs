@@ -123,12 +123,7 @@ impl Engine {
         record.start_reason = Reason::RestartRequest;
         self.begin_stop(
             fmri,
-            StopPlan {
-                target: State::Offline,
-                reason: Reason::RestartRequest,
-                class: ErrorClass::Restart,
-                reset: true,
-            },
+            StopPlan::restart(Reason::RestartRequest, true),
             Vec::new(),
         );
     }
@@ -258,12 +253,7 @@ impl Engine {
             let wait = self.direct_dependents_in(&fmri, &set, true);
             self.begin_stop(
                 &fmri,
-                StopPlan {
-                    target: State::Offline,
-                    reason: Reason::DisableRequest,
-                    class: ErrorClass::Restart,
-                    reset: false,
-                },
+                StopPlan::restart(Reason::DisableRequest, false),
                 wait,
             );
         }

@@ -46,6 +46,18 @@ pub(crate) struct StopPlan {
     pub(crate) reset: bool,
 }
 
+impl StopPlan {
+    /// Stop and start again when possible: a non-error stop (error class restart).
+    pub(crate) fn restart(reason: Reason, reset: bool) -> StopPlan {
+        StopPlan {
+            target: State::Offline,
+            reason,
+            class: ErrorClass::Restart,
+            reset,
+        }
+    }
+}
+
 /// The phase of a stop.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StopPhase {

@@ -455,9 +455,10 @@ impl Engine {
                 .unwrap_or(false);
             match self.records.get_mut(&fmri) {
                 Some(record) => {
-                    let changed = record.definition.as_ref().is_none_or(|old| {
-                        !Arc::ptr_eq(old, &definition) && **old != *definition
-                    });
+                    let changed = record
+                        .definition
+                        .as_ref()
+                        .is_none_or(|old| !Arc::ptr_eq(old, &definition) && **old != *definition);
                     record.manifest_enabled = manifest_enabled;
                     if changed {
                         record.set_definition(definition);

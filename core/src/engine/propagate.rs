@@ -23,11 +23,11 @@
 
 use std::collections::{HashSet, VecDeque};
 
-use super::{Engine, View};
 use super::instance::{Leftovers, StopPlan, Work};
 use super::reason::{ErrorClass, Reason};
+use super::{Engine, View};
 use crate::fmri::Fmri;
-use crate::graph::{Evaluator, Satisfaction};
+use crate::graph::{DependencyGroup, Evaluator, Satisfaction};
 use crate::manifest::{Grouping, RestartOn};
 use crate::state::State;
 
@@ -43,12 +43,7 @@ fn admits(restart_on: RestartOn) -> ErrorClass {
 
 /// The stop a dependent gets when a dependency's activity requires it.
 fn dependency_stop(reset: bool) -> StopPlan {
-    StopPlan {
-        target: State::Offline,
-        reason: Reason::DependencyActivity,
-        class: ErrorClass::Restart,
-        reset,
-    }
+    StopPlan::restart(Reason::DependencyActivity, reset)
 }
 
 impl Engine {
@@ -225,44 +220,44 @@ impl Engine {
 
     /// Queues every instance that cites `fmri` (a state change may matter to them).
     pub(crate) fn queue_dependents(&mut self, fmri: &Fmri) {
-        let Some(node) = self.node(fmri) else {
-            return;
-        };
-        let owners: Vec<Fmri> = self
-            .graph
-            .dependent_groups(node)
-            .into_iter()
-            .filter_map(|(_, owner)| self.graph.fmri(owner).cloned())
-            .collect();
-        for owner in owners {
+        for (_, owner) in self.citing(fmri) {
             self.queue(&owner);
         }
     }
 
+    /// The groups citing `fmri` (directly or through its service), each with its owner.
+    fn citing(&self, fmri: &Fmri) -> Vec<(DependencyGroup, Fmri)> {
+        let Some(node) = self.node(fmri) else {
+            return Vec::new();
+        };
+        self.graph
+            .dependent_groups(node)
+            .into_iter()
+            .filter_map(|(group, owner)| {
+                Some((
+                    self.graph.group(group)?.clone(),
+                    self.graph.fmri(owner)?.clone(),
+                ))
+            })
+            .collect()
+    }
+
+    /// Running, or with a method in flight: something a stop can act on.
+    fn is_active(&self, fmri: &Fmri) -> bool {
+        self.records
+            .get(fmri)
+            .is_some_and(|r| r.state.is_running() || r.is_busy())
+    }
+
     /// `fmri` stopped (it was running) with error class `class`.
     pub(crate) fn propagate_stop(&mut self, fmri: &Fmri, class: ErrorClass) {
-        let Some(node) = self.node(fmri) else {
-            return;
-        };
-        for (group, owner) in self.graph.dependent_groups(node) {
-            let (Some(group), Some(owner)) = (
-                self.graph.group(group).cloned(),
-                self.graph.fmri(owner).cloned(),
-            ) else {
-                continue;
-            };
-            if group.grouping != Grouping::ExcludeAll
+        for (group, owner) in self.citing(fmri) {
+            let follows = group.grouping != Grouping::ExcludeAll
                 && class != ErrorClass::None
-                && class <= admits(group.restart_on)
-            {
-                let running = self
-                    .records
-                    .get(&owner)
-                    .is_some_and(|r| r.state.is_running() || r.is_busy());
-                if running {
-                    let reset = class >= ErrorClass::Restart;
-                    self.begin_stop(&owner, dependency_stop(reset), Vec::new());
-                }
+                && class <= admits(group.restart_on);
+            if follows && self.is_active(&owner) {
+                let reset = class >= ErrorClass::Restart;
+                self.begin_stop(&owner, dependency_stop(reset), Vec::new());
             }
             self.queue(&owner);
         }
@@ -270,24 +265,11 @@ impl Engine {
 
     /// `fmri` came online.
     pub(crate) fn propagate_start(&mut self, fmri: &Fmri) {
-        let Some(node) = self.node(fmri) else {
-            return;
-        };
-        for (group, owner) in self.graph.dependent_groups(node) {
-            let (Some(group), Some(owner)) = (
-                self.graph.group(group).cloned(),
-                self.graph.fmri(owner).cloned(),
-            ) else {
-                continue;
-            };
-            if group.grouping == Grouping::ExcludeAll && group.restart_on != RestartOn::None {
-                let running = self
-                    .records
-                    .get(&owner)
-                    .is_some_and(|r| r.state.is_running() || r.is_busy());
-                if running {
-                    self.begin_stop(&owner, dependency_stop(true), Vec::new());
-                }
+        for (group, owner) in self.citing(fmri) {
+            let excluded =
+                group.grouping == Grouping::ExcludeAll && group.restart_on != RestartOn::None;
+            if excluded && self.is_active(&owner) {
+                self.begin_stop(&owner, dependency_stop(true), Vec::new());
             }
             self.queue(&owner);
         }
@@ -295,24 +277,15 @@ impl Engine {
 
     /// `fmri` was refreshed while running.
     pub(crate) fn propagate_refresh(&mut self, fmri: &Fmri) {
-        let Some(node) = self.node(fmri) else {
-            return;
-        };
-        for (group, owner) in self.graph.dependent_groups(node) {
-            let (Some(group), Some(owner)) = (
-                self.graph.group(group).cloned(),
-                self.graph.fmri(owner).cloned(),
-            ) else {
-                continue;
-            };
-            if group.grouping != Grouping::ExcludeAll && group.restart_on == RestartOn::Refresh {
-                let running = self
-                    .records
-                    .get(&owner)
-                    .is_some_and(|r| r.state.is_running());
-                if running {
-                    self.begin_stop(&owner, dependency_stop(true), Vec::new());
-                }
+        for (group, owner) in self.citing(fmri) {
+            let follows =
+                group.grouping != Grouping::ExcludeAll && group.restart_on == RestartOn::Refresh;
+            let running = self
+                .records
+                .get(&owner)
+                .is_some_and(|r| r.state.is_running());
+            if follows && running {
+                self.begin_stop(&owner, dependency_stop(true), Vec::new());
             }
         }
     }

@@ -267,16 +267,7 @@ impl Engine {
             record.contract = false;
         }
         self.log(fmri, "Stopping because all processes in service exited.");
-        self.begin_stop(
-            fmri,
-            StopPlan {
-                target: State::Offline,
-                reason: Reason::CtEvExit,
-                class: ErrorClass::Restart,
-                reset: false,
-            },
-            Vec::new(),
-        );
+        self.begin_stop(fmri, StopPlan::restart(Reason::CtEvExit, false), Vec::new());
     }
 
     /// A child instance's own process ended while it was running.
@@ -306,16 +297,7 @@ impl Engine {
                     fmri,
                     format!("Stopping because the service process {text}."),
                 );
-                self.begin_stop(
-                    fmri,
-                    StopPlan {
-                        target: State::Offline,
-                        reason: Reason::CtEvExit,
-                        class: ErrorClass::Restart,
-                        reset: false,
-                    },
-                    Vec::new(),
-                );
+                self.begin_stop(fmri, StopPlan::restart(Reason::CtEvExit, false), Vec::new());
             }
         }
     }

@@ -1,5 +1,7 @@
 //! Unit tests of graph building: vertices, dependents, inheritance, cycles, problems.
 
+use std::collections::HashMap;
+
 use super::*;
 use crate::manifest;
 
@@ -253,4 +255,252 @@ fn bad_targets_are_invalid_dependencies_and_redefining_startd_is_refused() {
             .iter()
             .any(|p| p.message.contains("svc.startd is built in"))
     );
+}
+
+/// States as a test sets them.
+struct Fake {
+    statuses: HashMap<NodeIndex, EntityStatus>,
+    files: HashMap<String, bool>,
+}
+
+impl StateLookup for Fake {
+    fn status(&self, instance: NodeIndex) -> EntityStatus {
+        self.statuses
+            .get(&instance)
+            .copied()
+            .unwrap_or(EntityStatus {
+                state: crate::state::State::Online,
+                next_state: None,
+                enabled: true,
+            })
+    }
+
+    fn file_exists(&self, path: &str) -> Option<bool> {
+        self.files.get(path).copied()
+    }
+}
+
+/// `x` has one dependency of `grouping` on `target`; `t` itself requires `svc:/gone:default`
+/// when `t_blocked` (so an offline `t` can never come up).
+fn one_group(grouping: &str, target: &str, t_blocked: bool) -> DependencyGraph {
+    let t_dep = if t_blocked {
+        "<dependency name='g' grouping='require_all' restart_on='none' type='service'>
+           <service_fmri value='svc:/gone:default'/></dependency>"
+    } else {
+        ""
+    };
+    let kind = if target.starts_with("file:") {
+        "path"
+    } else {
+        "service"
+    };
+    let xml = format!(
+        "<service_bundle type='manifest' name='t'>
+          <service name='t' type='service' version='1'><create_default_instance enabled='true'/>{t_dep}
+            <exec_method type='method' name='start' exec='/bin/true' timeout_seconds='1'/></service>
+          <service name='x' type='service' version='1'><create_default_instance enabled='true'/>
+            <dependency name='d' grouping='{grouping}' restart_on='none' type='{kind}'>
+              <service_fmri value='{target}'/></dependency>
+            <exec_method type='method' name='start' exec='/bin/true' timeout_seconds='1'/></service>
+        </service_bundle>"
+    );
+    DependencyGraph::build(&services(&xml))
+}
+
+#[test]
+fn every_grouping_against_every_state_of_its_target() {
+    use crate::state::State::*;
+    use Satisfaction::{Satisfied as S, Unsatisfiable as U, Waiting as W};
+    // (target state, next state, enabled, t blocked) -> require_all, require_any,
+    // optional_all, exclude_all (smf-reference.md §3.1).
+    let table = [
+        ("online", Online, None, true, false, [S, S, S, U]),
+        ("degraded", Degraded, None, true, false, [S, S, S, U]),
+        (
+            "online, disabled but still running",
+            Online,
+            None,
+            false,
+            false,
+            [S, S, S, W],
+        ),
+        (
+            "online, stopping",
+            Online,
+            Some(Offline),
+            true,
+            false,
+            [W, W, W, U],
+        ),
+        (
+            "online, being disabled",
+            Online,
+            Some(Disabled),
+            false,
+            false,
+            [U, U, S, W],
+        ),
+        (
+            "offline, can come up",
+            Offline,
+            None,
+            true,
+            false,
+            [W, W, W, W],
+        ),
+        (
+            "offline, never comes up",
+            Offline,
+            None,
+            true,
+            true,
+            [W, W, S, W],
+        ),
+        ("starting", Offline, Some(Online), true, false, [W, W, W, W]),
+        (
+            "uninitialized",
+            Uninitialized,
+            None,
+            true,
+            false,
+            [W, W, W, W],
+        ),
+        ("disabled", Disabled, None, false, false, [U, U, S, S]),
+        (
+            "disabled, being enabled",
+            Disabled,
+            None,
+            true,
+            false,
+            [U, U, W, S],
+        ),
+        ("maintenance", Maintenance, None, true, false, [U, U, S, S]),
+    ];
+    let groupings = ["require_all", "require_any", "optional_all", "exclude_all"];
+    for (what, state, next_state, enabled, blocked, expected) in table {
+        for (grouping, want) in groupings.iter().zip(expected) {
+            let graph = one_group(grouping, "svc:/t:default", blocked);
+            let t = graph.instance(&fmri("svc:/t:default")).expect("t");
+            let x = graph.instance(&fmri("svc:/x:default")).expect("x");
+            let mut statuses = HashMap::new();
+            statuses.insert(
+                t,
+                EntityStatus {
+                    state,
+                    next_state,
+                    enabled,
+                },
+            );
+            statuses.insert(
+                x,
+                EntityStatus {
+                    state: Offline,
+                    next_state: None,
+                    enabled: true,
+                },
+            );
+            let fake = Fake {
+                statuses,
+                files: HashMap::new(),
+            };
+            let got = Evaluator::new(&graph, &fake).instance(x);
+            assert_eq!(got, want, "{grouping} on a target that is {what}");
+        }
+    }
+}
+
+#[test]
+fn every_grouping_against_absent_instances_services_and_files() {
+    use Satisfaction::{Satisfied as S, Unsatisfiable as U, Waiting as W};
+    let groupings = ["require_all", "require_any", "optional_all", "exclude_all"];
+    let cases = [
+        (
+            "an absent instance",
+            "svc:/gone:default",
+            None,
+            [U, U, S, S],
+        ),
+        (
+            "a service with no instances",
+            "svc:/gone",
+            None,
+            [U, U, S, S],
+        ),
+        (
+            "a service with a running instance",
+            "svc:/t",
+            None,
+            [S, S, S, U],
+        ),
+        (
+            "an existing file",
+            "file://localhost/etc/f",
+            Some(true),
+            [S, S, S, U],
+        ),
+        (
+            "a missing file",
+            "file://localhost/etc/f",
+            Some(false),
+            [U, U, U, S],
+        ),
+        (
+            "a file not looked at yet",
+            "file://localhost/etc/f",
+            None,
+            [W, W, W, W],
+        ),
+    ];
+    for (what, target, file, expected) in cases {
+        for (grouping, want) in groupings.iter().zip(expected) {
+            let graph = one_group(grouping, target, false);
+            let x = graph.instance(&fmri("svc:/x:default")).expect("x");
+            let mut files = HashMap::new();
+            if let Some(exists) = file {
+                files.insert("/etc/f".to_string(), exists);
+            }
+            let fake = Fake {
+                statuses: HashMap::new(),
+                files,
+            };
+            let got = Evaluator::new(&graph, &fake).instance(x);
+            assert_eq!(got, want, "{grouping} on {what}");
+        }
+    }
+}
+
+#[test]
+fn require_any_needs_one_and_gives_up_only_when_all_are_gone() {
+    use crate::state::State::*;
+    let xml = "<service_bundle type='manifest' name='t'>
+      <service name='a' type='service' version='1'><create_default_instance enabled='true'/>
+        <exec_method type='method' name='start' exec='/bin/true' timeout_seconds='1'/></service>
+      <service name='x' type='service' version='1'><create_default_instance enabled='true'/>
+        <dependency name='d' grouping='require_any' restart_on='none' type='service'>
+          <service_fmri value='svc:/a:default'/><service_fmri value='svc:/gone:default'/></dependency>
+        <exec_method type='method' name='start' exec='/bin/true' timeout_seconds='1'/></service>
+    </service_bundle>";
+    let graph = DependencyGraph::build(&services(xml));
+    let a = graph.instance(&fmri("svc:/a:default")).expect("a");
+    let x = graph.instance(&fmri("svc:/x:default")).expect("x");
+    for (state, want) in [
+        (Online, Satisfaction::Satisfied),
+        (Offline, Satisfaction::Waiting),
+        (Maintenance, Satisfaction::Unsatisfiable),
+    ] {
+        let mut statuses = HashMap::new();
+        statuses.insert(
+            a,
+            EntityStatus {
+                state,
+                next_state: None,
+                enabled: true,
+            },
+        );
+        let fake = Fake {
+            statuses,
+            files: HashMap::new(),
+        };
+        assert_eq!(Evaluator::new(&graph, &fake).instance(x), want, "a {state}");
+    }
 }
