@@ -178,7 +178,7 @@ pub fn root_causes(engine: &Engine) -> Vec<Explanation> {
             out.push(explanation);
         }
     }
-    out.sort_by(|a, b| b.impact.len().cmp(&a.impact.len()));
+    out.sort_by_key(|explanation| std::cmp::Reverse(explanation.impact.len()));
     out
 }
 
