@@ -64,7 +64,13 @@ impl Engine {
         }
         if let (Work::Idle, Some(plan)) = (&record.work, record.pending_stop) {
             record.pending_stop = None;
-            if record.state.is_running() {
+            // Disable and maintenance are handled below, dependents first; a dependency's
+            // stop is carried out now.
+            if record.state.is_running()
+                && record.enabled()
+                && !record.maintenance_requested()
+                && !self.shutting_down
+            {
                 self.begin_stop(fmri, plan, Vec::new());
                 return;
             }
@@ -142,10 +148,15 @@ impl Engine {
             }
             State::Online | State::Degraded => {
                 if !enabled || self.shutting_down {
+                    let target = if enabled {
+                        State::Offline
+                    } else {
+                        State::Disabled
+                    };
                     self.take_down(
                         fmri,
                         StopPlan {
-                            target: State::Disabled,
+                            target,
                             reason: Reason::DisableRequest,
                             class: ErrorClass::Restart,
                             reset: true,

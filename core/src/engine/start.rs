@@ -133,12 +133,27 @@ impl Engine {
                 .as_ref()
                 .and_then(|d| d.method("start"))
                 .is_some_and(|m| matches!(m.exec, Exec::Command(_)));
-        self.transition(fmri, state, None, reason);
+        // Dependents are told only if it is staying up: a stop requested while it was
+        // starting (disable, maintenance, shutdown) comes first.
+        let leaving_for = if !record.enabled() {
+            Some(State::Disabled)
+        } else if record.maintenance_requested() {
+            Some(State::Maintenance)
+        } else if self.shutting_down {
+            Some(State::Offline)
+        } else {
+            record.pending_stop.map(|plan| plan.target)
+        };
+        let staying = leaving_for.is_none();
+        // Up, and already on its way out: dependents see it stopping, not running.
+        self.transition(fmri, state, leaving_for, reason);
         if empty {
             self.all_processes_exited(fmri);
             return;
         }
-        self.propagate_start(fmri);
+        if staying {
+            self.propagate_start(fmri);
+        }
         self.queue(fmri);
     }
 

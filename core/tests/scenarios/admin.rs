@@ -346,3 +346,65 @@ fn shutdown_stops_dependents_before_their_dependencies() {
         ["svc:/proxy:default", "svc:/web:default", "svc:/db:default"]
     );
 }
+
+#[test]
+fn disabling_an_instance_while_it_starts_never_lets_its_dependents_start() {
+    let mut world = World::new();
+    world.script(
+        "svc:/db:default",
+        MethodName::Start,
+        smf_core::sim::Script::Exit {
+            after_ms: 1_000,
+            status: smf_core::engine::MethodStatus::Exited(0),
+            daemon: true,
+        },
+    );
+    world.import(&bundle(&[
+        service("db", true, ""),
+        service(
+            "web",
+            true,
+            &dep("db", "require_all", "error", &["svc:/db:default"]),
+        ),
+    ]));
+    world.advance(500);
+    world.disable("svc:/db:default");
+    world.run();
+    assert_states(
+        &world,
+        &[
+            ("svc:/db:default", State::Disabled),
+            ("svc:/web:default", State::Offline),
+        ],
+    );
+    assert_eq!(world.runs_of("svc:/web:default", MethodName::Start), 0);
+    assert_eq!(world.daemons("svc:/db:default"), 0);
+}
+
+#[test]
+fn shutdown_while_starting_stops_it_once_started_and_starts_nothing_else() {
+    let mut world = World::new();
+    world.script(
+        "svc:/db:default",
+        MethodName::Start,
+        smf_core::sim::Script::Exit {
+            after_ms: 1_000,
+            status: smf_core::engine::MethodStatus::Exited(0),
+            daemon: true,
+        },
+    );
+    world.import(&bundle(&[
+        service("db", true, ""),
+        service(
+            "web",
+            true,
+            &dep("db", "require_all", "error", &["svc:/db:default"]),
+        ),
+    ]));
+    world.advance(500);
+    world.send(Event::Shutdown);
+    world.run();
+    assert!(world.engine().is_shut_down());
+    assert_eq!(world.runs_of("svc:/web:default", MethodName::Start), 0);
+    assert_eq!(world.daemons("svc:/db:default"), 0);
+}
