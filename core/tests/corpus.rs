@@ -206,7 +206,10 @@ fn corpus_manifests_run_in_the_engine() {
         }
         let explanation = explain(engine, &status.fmri).unwrap();
         if explanation.reasons.is_empty() || explanation.reasons.iter().any(|r| r == "Unknown.") {
-            unexplained.push(format!("{} ({}): {:?}", status.fmri, status.state, explanation.reasons));
+            unexplained.push(format!(
+                "{} ({}): {:?}",
+                status.fmri, status.state, explanation.reasons
+            ));
         }
     }
     println!("{bundles} bundles imported; final states: {states:?}");
@@ -216,13 +219,25 @@ fn corpus_manifests_run_in_the_engine() {
             println!("maintenance: {} {:?}", status.fmri, explanation.reasons);
         }
     }
-    assert!(unexplained.is_empty(), "unexplained:\n{}", unexplained.join("\n"));
-    assert!(states.get(&State::Online).copied().unwrap_or(0) > 0, "{states:?}");
+    assert!(
+        unexplained.is_empty(),
+        "unexplained:\n{}",
+        unexplained.join("\n")
+    );
+    assert!(
+        states.get(&State::Online).copied().unwrap_or(0) > 0,
+        "{states:?}"
+    );
     // Nothing enabled is left waiting on dependencies that are already satisfied.
     for status in engine.statuses() {
         if status.state == State::Offline && status.enabled {
             let (now, _) = engine.satisfaction(&status.fmri).unwrap();
-            assert_ne!(now, smf_core::graph::Satisfaction::Satisfied, "{} should have started", status.fmri);
+            assert_ne!(
+                now,
+                smf_core::graph::Satisfaction::Satisfied,
+                "{} should have started",
+                status.fmri
+            );
         }
     }
 }
