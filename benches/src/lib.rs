@@ -7,6 +7,11 @@
 //! generated services form a DAG: `site/gen/svcNNNNN` only depends on services with a smaller
 //! number, so the same set can later feed graph and simulation benchmarks.
 //!
+//! For the dependency graph and the engine it is [`layered_dag`]: already-parsed services
+//! forming a deterministic pseudo-random layered DAG, every instance enabled, so that
+//! `DependencyGraph::build` and a simulated boot (`smf_core::sim::World`) can be measured at
+//! 1,000 to 100,000 instances. [`edge_count`] says how many dependency edges it has.
+//!
 //! ```
 //! let manifests = smf_benches::generate_manifests(3);
 //! assert_eq!(manifests[2].0, "svc00002.xml");
@@ -14,6 +19,8 @@
 //! ```
 
 use std::fmt::Write as _;
+
+use smf_core::manifest::{Dependency, DependencyKind, Grouping, RestartOn, Service};
 
 /// SplitMix64: a tiny deterministic generator, so the manifests are the same on every run
 /// and every machine without a dependency on `rand`.
@@ -245,6 +252,121 @@ fn generate_manifest(index: usize) -> String {
     out
 }
 
+/// How many services one layer of [`layered_dag`] holds.
+pub const LAYER_WIDTH: usize = 100;
+
+/// The one service [`layered_dag`] clones: a contract service with a default instance,
+/// enabled, a start and a stop method, and no dependency yet.
+const DAG_TEMPLATE: &str = "<?xml version='1.0'?>
+<!DOCTYPE service_bundle SYSTEM '/usr/share/lib/xml/dtd/service_bundle.dtd.1'>
+<service_bundle type='manifest' name='bench:dag'>
+  <service name='bench/template' type='service' version='1'>
+    <create_default_instance enabled='true' />
+    <exec_method type='method' name='start' exec='/opt/bench/bin/daemon' timeout_seconds='60' />
+    <exec_method type='method' name='stop' exec=':kill' timeout_seconds='60' />
+  </service>
+</service_bundle>
+";
+
+/// The service name of [`layered_dag`]'s service `index`: `bench/s42`.
+pub fn dag_service_name(index: usize) -> String {
+    format!("bench/s{index}")
+}
+
+/// The FMRI of the default instance of [`layered_dag`]'s service `index`:
+/// `svc:/bench/s42:default`.
+pub fn dag_instance_fmri(index: usize) -> String {
+    format!("svc:/bench/s{index}:default")
+}
+
+/// `instances` services `bench/s0` .. `bench/s{instances-1}`, each with one enabled
+/// `default` instance, forming a deterministic pseudo-random layered DAG (the same `seed`
+/// always gives the same services).
+///
+/// Services are cut into layers of [`LAYER_WIDTH`] in index order. Layer 0 has no
+/// dependencies; every service of a later layer has 1 to 3 `service` dependencies
+/// (`require_all` mostly, else `optional_all` or `require_any`; `restart_on='error'`), each
+/// citing 1 or 2 default instances of earlier layers (half of them in the layer just before,
+/// so the DAG is as deep as it has layers), never the same instance twice from one service.
+/// Every dependency is satisfiable, so a simulated boot brings every instance online.
+///
+/// The services are built by parsing one small manifest and cloning its service with a new
+/// name and dependencies, which is much cheaper than generating and parsing XML for each.
+///
+/// # Panics
+/// If the built-in template does not parse (a bug in this crate).
+pub fn layered_dag(instances: usize, seed: u64) -> Vec<Service> {
+    let parsed = smf_core::manifest::parse("dag-template.xml", DAG_TEMPLATE.as_bytes());
+    assert!(
+        parsed.is_valid(),
+        "the DAG template does not validate: {:?}",
+        parsed.diagnostics
+    );
+    let template = parsed
+        .bundle
+        .and_then(|mut bundle| bundle.services.pop())
+        .expect("the DAG template has one service");
+
+    let mut rng = Rng::new(seed ^ 0x4441_4700_0000_0000);
+    let mut services = Vec::with_capacity(instances);
+    let mut cited: Vec<usize> = Vec::with_capacity(6);
+    for index in 0..instances {
+        let mut service = template.clone();
+        service.name = dag_service_name(index);
+        let layer_start = index - index % LAYER_WIDTH;
+        if layer_start > 0 {
+            let previous_layer = layer_start - LAYER_WIDTH;
+            cited.clear();
+            let count = 1 + rng.below(3);
+            for number in 0..count {
+                let grouping = match rng.below(10) {
+                    0 => Grouping::OptionalAll,
+                    1 => Grouping::RequireAny,
+                    _ => Grouping::RequireAll,
+                };
+                let wanted = 1 + rng.below(2);
+                let mut targets = Vec::with_capacity(wanted);
+                while targets.len() < wanted {
+                    let target = if rng.chance(50) {
+                        previous_layer + rng.below(LAYER_WIDTH)
+                    } else {
+                        rng.below(layer_start)
+                    };
+                    if !cited.contains(&target) {
+                        cited.push(target);
+                        targets.push(dag_instance_fmri(target));
+                    }
+                }
+                service.settings.dependencies.push(Dependency {
+                    name: format!("dep{number}"),
+                    grouping,
+                    restart_on: RestartOn::Error,
+                    kind: DependencyKind::Service,
+                    targets,
+                    delete: false,
+                    properties: vec![],
+                });
+            }
+        }
+        services.push(service);
+    }
+    services
+}
+
+/// The dependency edges of `services`: one per FMRI a dependency cites, service-level and
+/// instance-level dependencies alike (`<dependent>`s are not counted).
+pub fn edge_count(services: &[Service]) -> usize {
+    services
+        .iter()
+        .flat_map(|service| {
+            std::iter::once(&service.settings)
+                .chain(service.instances.iter().map(|instance| &instance.settings))
+        })
+        .flat_map(|settings| &settings.dependencies)
+        .map(|dependency| dependency.targets.len())
+        .sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -286,6 +408,41 @@ mod tests {
                 let target: usize = part[..5].parse().expect("five digits");
                 assert!(target < index, "svc{index:05} depends on svc{target:05}");
             }
+        }
+    }
+
+    #[test]
+    fn layered_dag_is_acyclic_deterministic_and_the_right_size() {
+        let services = layered_dag(2_000, 7);
+        assert_eq!(services.len(), 2_000);
+        assert_eq!(services, layered_dag(2_000, 7));
+        assert_ne!(services, layered_dag(2_000, 8));
+        let edges = edge_count(&services);
+        // Layer 0 has none; each later service cites 1..=6 instances.
+        assert!((1_900..=1_900 * 6).contains(&edges), "{edges} edges");
+        for (index, service) in services.iter().enumerate() {
+            for dependency in &service.settings.dependencies {
+                for target in &dependency.targets {
+                    let number: usize = target
+                        .strip_prefix("svc:/bench/s")
+                        .and_then(|rest| rest.strip_suffix(":default"))
+                        .and_then(|number| number.parse().ok())
+                        .expect("a bench instance FMRI");
+                    assert!(
+                        number / LAYER_WIDTH < index / LAYER_WIDTH,
+                        "s{index} -> {target}"
+                    );
+                }
+            }
+        }
+
+        let graph = smf_core::graph::DependencyGraph::build(&services);
+        assert!(graph.problems().is_empty(), "{:?}", graph.problems());
+        // svc.startd's own instance, then the 2,000 imported ones.
+        assert_eq!(graph.instances().len(), 2_001);
+        for &node in graph.instances() {
+            assert!(graph.cycle(node).is_none(), "{:?}", graph.cycle(node));
+            assert!(graph.invalid_dependency(node).is_none());
         }
     }
 }
