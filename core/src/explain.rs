@@ -239,7 +239,7 @@ impl<'a> Explainer<'a> {
             let targets = self.graph.targets(group);
             match dependency.grouping {
                 Grouping::RequireAll => {
-                    for target in targets {
+                    for &target in targets {
                         self.require_candidates(target, &mut out);
                     }
                 }
@@ -252,16 +252,16 @@ impl<'a> Explainer<'a> {
                         Target::File(f) => self.file_exists(f),
                     });
                     if !any_running {
-                        for target in targets {
+                        for &target in targets {
                             self.require_candidates(target, &mut out);
                         }
                     }
                 }
                 Grouping::OptionalAll => {
-                    for target in targets {
+                    for &target in targets {
                         let members = match target {
                             Target::Instance(n) => vec![n],
-                            Target::Service(s) => self.graph.members(s),
+                            Target::Service(s) => self.graph.members(s).to_vec(),
                             Target::File(_) => Vec::new(),
                         };
                         for member in members {
@@ -279,13 +279,13 @@ impl<'a> Explainer<'a> {
                     }
                 }
                 Grouping::ExcludeAll => {
-                    for target in targets {
+                    for &target in targets {
                         match target {
                             Target::Instance(n) if self.running(n) => {
                                 out.push(Candidate::Excluded(n))
                             }
                             Target::Service(s) => {
-                                for member in self.graph.members(s) {
+                                for &member in self.graph.members(s) {
                                     if self.running(member) {
                                         out.push(Candidate::Excluded(member));
                                     }
@@ -319,7 +319,7 @@ impl<'a> Explainer<'a> {
                         self.graph.fmri(s).map(Fmri::to_string).unwrap_or_default(),
                     ));
                 } else if !members.iter().any(|&m| self.running(m)) {
-                    out.extend(members.into_iter().map(Candidate::Instance));
+                    out.extend(members.iter().copied().map(Candidate::Instance));
                 }
             }
             Target::File(f) if !self.file_exists(f) => {

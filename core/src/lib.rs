@@ -74,6 +74,7 @@
 
 pub mod engine;
 pub mod explain;
+pub mod fast_hash;
 pub mod fmri;
 pub mod graph;
 pub mod manifest;

@@ -11,7 +11,9 @@
 //! deadline until nothing is left to happen.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, HashSet, VecDeque};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+
+use crate::fast_hash::{FastMap, FastSet};
 
 use crate::engine::{
     Action, AdminState, Duration, Engine, Event, InstanceStatus, MethodName, MethodStatus,
@@ -92,14 +94,14 @@ pub struct World {
     engine: Engine,
     now: Timestamp,
     queue: BinaryHeap<Reverse<(Timestamp, u64)>>,
-    pending: HashMap<u64, Pending>,
+    pending: FastMap<u64, Pending>,
     seq: u64,
-    scripts: HashMap<(Fmri, MethodName), VecDeque<Script>>,
-    defaults: HashMap<(Fmri, MethodName), Script>,
-    runs: HashMap<RunId, LiveRun>,
-    daemons: HashMap<Fmri, u32>,
-    stubborn: HashSet<Fmri>,
-    files: HashSet<String>,
+    scripts: FastMap<(Fmri, MethodName), VecDeque<Script>>,
+    defaults: FastMap<(Fmri, MethodName), Script>,
+    runs: FastMap<RunId, LiveRun>,
+    daemons: FastMap<Fmri, u32>,
+    stubborn: FastSet<Fmri>,
+    files: FastSet<String>,
     transitions: Vec<Transition>,
     logs: Vec<(Fmri, String)>,
     admin: HashMap<Fmri, AdminState>,
@@ -125,14 +127,14 @@ impl World {
             engine,
             now: Timestamp::from_secs(1_000_000),
             queue: BinaryHeap::new(),
-            pending: HashMap::new(),
+            pending: FastMap::default(),
             seq: 0,
-            scripts: HashMap::new(),
-            defaults: HashMap::new(),
-            runs: HashMap::new(),
-            daemons: HashMap::new(),
-            stubborn: HashSet::new(),
-            files: HashSet::new(),
+            scripts: FastMap::default(),
+            defaults: FastMap::default(),
+            runs: FastMap::default(),
+            daemons: FastMap::default(),
+            stubborn: FastSet::default(),
+            files: FastSet::default(),
             transitions: Vec::new(),
             logs: Vec::new(),
             admin: HashMap::new(),

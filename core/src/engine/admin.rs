@@ -6,14 +6,16 @@ use super::action::Action;
 use super::event::{MarkState, Requester};
 use super::instance::{Leftovers, StopPlan};
 use super::reason::{ErrorClass, Reason};
+use crate::fast_hash::FastSet;
 use crate::fmri::Fmri;
 use crate::state::State;
-use std::collections::HashSet;
 
 impl Engine {
     // ----- administrative requests ---------------------------------------------------------
 
     pub(crate) fn enable(&mut self, fmri: &Fmri, temporary: bool, recursive: bool) {
+        // An enabled flag is part of every satisfiability answer (optional_all).
+        self.memo.clear();
         let mut targets = vec![fmri.clone()];
         if recursive {
             targets = self.dependencies_closure(fmri);
@@ -44,7 +46,7 @@ impl Engine {
         let Some(start) = self.node(fmri) else {
             return out;
         };
-        let mut seen = HashSet::from([start]);
+        let mut seen = FastSet::from_iter([start]);
         let mut stack = vec![start];
         while let Some(node) = stack.pop() {
             if let Some(fmri) = self.graph.fmri(node) {
@@ -54,10 +56,10 @@ impl Engine {
                 if dependency.grouping == crate::manifest::Grouping::ExcludeAll {
                     continue;
                 }
-                for target in self.graph.targets(group) {
+                for &target in self.graph.targets(group) {
                     let nodes = match target {
                         crate::graph::Target::Instance(n) => vec![n],
-                        crate::graph::Target::Service(n) => self.graph.members(n),
+                        crate::graph::Target::Service(n) => self.graph.members(n).to_vec(),
                         crate::graph::Target::File(_) => Vec::new(),
                     };
                     for n in nodes {
@@ -72,6 +74,7 @@ impl Engine {
     }
 
     pub(crate) fn disable(&mut self, fmri: &Fmri, temporary: bool) {
+        self.memo.clear();
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
@@ -246,7 +249,7 @@ impl Engine {
             .filter(|record| !record.is_startd() && record.state.is_running())
             .map(|record| record.fmri.clone())
             .collect();
-        let set: HashSet<Fmri> = running.iter().cloned().collect();
+        let set: FastSet<Fmri> = running.iter().cloned().collect();
         let mut ordered = running;
         ordered.sort();
         for fmri in ordered {

@@ -19,6 +19,11 @@
 
 use std::sync::Arc;
 
+use petgraph::graph::NodeIndex;
+
+use crate::fast_hash::FastMap;
+use crate::graph::DependencyGraph;
+
 use super::action::{Action, AdminState, Transition};
 use super::event::{MethodName, MethodStatus, RunId};
 use super::method::Config;
@@ -134,6 +139,8 @@ pub(crate) struct Record {
     pub(crate) stop_failed: bool,
     pub(crate) timer: Option<TimerId>,
     pub(crate) removing: bool,
+    /// How many instances being taken down hold this one offline until their stop is over.
+    pub(crate) held: u32,
 }
 
 impl Record {
@@ -176,6 +183,7 @@ impl Record {
             stop_failed: false,
             timer: None,
             removing: false,
+            held: 0,
         }
     }
 
@@ -261,11 +269,16 @@ impl Engine {
         if from == state && record.next_state == next_state && record.reason == reason {
             return;
         }
+        let before = (record.state, record.next_state);
         record.state = state;
         record.next_state = next_state;
         record.reason = reason;
         record.since = now;
-        self.memo.clear();
+        // An instance some other one excludes changes that one's answer by running or not.
+        let excluded = before.0.is_running() != state.is_running() && self.is_excluded(fmri);
+        if excluded || !keeps_satisfiability(before, (state, next_state)) {
+            self.memo.clear();
+        }
         self.actions.push(Action::SetState(Transition {
             fmri: fmri.clone(),
             from,
@@ -274,7 +287,34 @@ impl Engine {
             reason,
             at: now,
         }));
-        self.queue_dependents(fmri);
+        // A change of next state alone (a start or stop beginning) never lets a dependent
+        // start: only a change of state is worth their evaluation.
+        if from != state {
+            self.queue_dependents(fmri);
+        }
+        self.walk_if_verdicts_change(fmri, before, (state, next_state));
+        if !state.is_running() {
+            // Whoever waits for it to stop may go on, and what it held down may start.
+            self.wake_waiters(fmri);
+            let settled = self
+                .records
+                .get(fmri)
+                .is_some_and(|record| record.next_state.is_none() && !record.is_busy());
+            if settled {
+                self.release_holds(fmri);
+            }
+        }
+    }
+
+    /// Whether an `exclude_all` dependency cites `fmri`.
+    fn is_excluded(&self, fmri: &Fmri) -> bool {
+        self.node(fmri).is_some_and(|node| {
+            self.graph.dependent_groups(node).iter().any(|&(group, _)| {
+                self.graph
+                    .group(group)
+                    .is_some_and(|g| g.grouping == crate::manifest::Grouping::ExcludeAll)
+            })
+        })
     }
 
     pub(crate) fn new_run(&mut self, fmri: &Fmri, method: MethodName) -> RunId {
@@ -301,5 +341,100 @@ impl Engine {
         if let Some(id) = self.records.get_mut(fmri).and_then(|r| r.timer.take()) {
             self.timers.cancel(id);
         }
+    }
+}
+
+/// Every instance's record: stored densely, found by FMRI or, for the graph's questions,
+/// by vertex (the vertex index is refreshed at every graph build).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Records {
+    list: Vec<Record>,
+    index: FastMap<Fmri, usize>,
+    /// Graph vertex -> position in `list` (`usize::MAX`: none).
+    by_node: Vec<usize>,
+}
+
+impl Records {
+    pub(crate) fn get(&self, fmri: &Fmri) -> Option<&Record> {
+        self.index.get(fmri).map(|&i| &self.list[i])
+    }
+
+    pub(crate) fn get_mut(&mut self, fmri: &Fmri) -> Option<&mut Record> {
+        match self.index.get(fmri) {
+            Some(&i) => self.list.get_mut(i),
+            None => None,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, fmri: Fmri, record: Record) {
+        match self.index.get(&fmri) {
+            Some(&i) => self.list[i] = record,
+            None => {
+                self.index.insert(fmri, self.list.len());
+                self.list.push(record);
+            }
+        }
+    }
+
+    /// Removes a record; vertex lookups are stale until the next [`Records::reindex`].
+    pub(crate) fn remove(&mut self, fmri: &Fmri) -> Option<Record> {
+        let i = self.index.remove(fmri)?;
+        let record = self.list.swap_remove(i);
+        if let Some(moved) = self.list.get(i) {
+            self.index.insert(moved.fmri.clone(), i);
+        }
+        self.by_node.clear();
+        Some(record)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &Record> {
+        self.list.iter()
+    }
+
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Fmri> {
+        self.list.iter().map(|record| &record.fmri)
+    }
+
+    /// The record of the instance at graph vertex `node`.
+    pub(crate) fn by_node(&self, node: NodeIndex) -> Option<&Record> {
+        let &i = self.by_node.get(node.index())?;
+        self.list.get(i)
+    }
+
+    /// Maps the graph's vertices to records after a build.
+    pub(crate) fn reindex(&mut self, graph: &DependencyGraph) {
+        let (nodes, _) = graph.size();
+        self.by_node = vec![usize::MAX; nodes];
+        for &node in graph.instances() {
+            if let Some(fmri) = graph.fmri(node)
+                && let Some(&i) = self.index.get(fmri)
+            {
+                self.by_node[node.index()] = i;
+            }
+        }
+    }
+}
+
+/// Whether a change of (state, next state) leaves every "can it ever come up?" answer as it
+/// was, so the engine's memo of them stays valid. Those answers only distinguish
+/// unsatisfiable from the rest, and these changes never move anyone across that line:
+/// a start beginning, succeeding or failing back to plain offline; online and degraded
+/// trading places; a stop (to offline) or a refresh beginning, and a refresh ending. Every
+/// other change (to or from disabled, maintenance or uninitialized, a stop completing, a
+/// stop towards disabled or maintenance) drops the memo.
+fn keeps_satisfiability(before: (State, Option<State>), after: (State, Option<State>)) -> bool {
+    use State::{Degraded, Offline, Online};
+    let running = |state: State| matches!(state, Online | Degraded);
+    match (before, after) {
+        ((Offline, None), (Offline, Some(Online))) | ((Offline, Some(Online)), (Offline, None)) => {
+            true
+        }
+        ((Offline, Some(Online)), (to, None)) => running(to),
+        ((from, None), (to, None)) => running(from) && running(to),
+        ((from, None), (to, Some(next))) => {
+            running(from) && from == to && (next == Offline || next == from)
+        }
+        ((from, Some(next)), (to, None)) => running(from) && from == to && next == from,
+        _ => false,
     }
 }

@@ -44,7 +44,8 @@ mod stop;
 pub mod threshold;
 mod timer;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use crate::fast_hash::{FastMap, FastSet};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
@@ -58,7 +59,7 @@ use crate::fmri::Fmri;
 use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, StateLookup};
 use crate::manifest::{BundleKind, EffectiveInstance, Service};
 use crate::state::{State, Timestamp};
-use instance::{Record, Work};
+use instance::{Record, Records, Work};
 use timer::Timers;
 
 /// What the engine knows about one instance, for `svcs`, `svcs -x` and the repository.
@@ -98,28 +99,30 @@ pub struct Engine {
     /// Imported services, in import order.
     services: Vec<Service>,
     /// Services being deleted: kept in the graph until their instances have stopped.
-    removing: HashSet<String>,
+    removing: FastSet<String>,
     /// Service -> its instances' composed definitions (kept between graph builds).
-    effective: HashMap<String, Vec<Arc<EffectiveInstance>>>,
+    effective: FastMap<String, Vec<Arc<EffectiveInstance>>>,
     /// Instance -> enabled as a profile says.
-    profile_enabled: HashMap<Fmri, bool>,
+    profile_enabled: FastMap<Fmri, bool>,
     graph: DependencyGraph,
-    records: HashMap<Fmri, Record>,
+    records: Records,
     /// Administrative settings restored from the repository, applied at import.
-    restored: HashMap<Fmri, AdminState>,
-    files: HashMap<String, bool>,
+    restored: FastMap<Fmri, AdminState>,
+    files: FastMap<String, bool>,
     /// Satisfiability answers, valid until the next state change.
     memo: Memo,
-    runs: HashMap<RunId, (Fmri, MethodName)>,
+    runs: FastMap<RunId, (Fmri, MethodName)>,
     next_run: u64,
     timers: Timers,
     /// Instances waiting for dependents to stop before stopping themselves.
-    waiters: HashSet<Fmri>,
+    waiters: FastSet<Fmri>,
+    /// Instance being taken down -> what it holds offline until its stop is over.
+    holds: FastMap<Fmri, Vec<Fmri>>,
     /// Dependent -> the instances waiting for it to stop.
-    waiting_on: HashMap<Fmri, HashSet<Fmri>>,
+    waiting_on: FastMap<Fmri, FastSet<Fmri>>,
     /// Instances to evaluate before `handle` returns.
     queue: VecDeque<Fmri>,
-    queued: HashSet<Fmri>,
+    queued: FastSet<Fmri>,
     actions: Vec<Action>,
     now: Timestamp,
     shutting_down: bool,
@@ -134,37 +137,40 @@ impl Default for Engine {
 impl Engine {
     /// An engine with nothing imported: only svc.startd's own instance, online.
     pub fn new() -> Engine {
-        Engine::with_admin_state(HashMap::new())
+        Engine::with_admin_state(std::iter::empty())
     }
 
     /// An engine that will apply the administrator's persistent settings (from the
     /// repository) to the instances as they are imported. Temporary settings never survive.
-    pub fn with_admin_state(restored: HashMap<Fmri, AdminState>) -> Engine {
+    pub fn with_admin_state(restored: impl IntoIterator<Item = (Fmri, AdminState)>) -> Engine {
+        let restored: FastMap<Fmri, AdminState> = restored.into_iter().collect();
         let graph = DependencyGraph::build(&[]);
-        let mut records = HashMap::new();
+        let mut records = Records::default();
         if let Some(startd) = graph.fmri(graph.startd()).cloned() {
             let mut record = Record::new(startd.clone(), None);
             record.state = State::Online;
             record.reason = Reason::None;
             records.insert(startd, record);
+            records.reindex(&graph);
         }
         Engine {
             services: Vec::new(),
-            removing: HashSet::new(),
-            effective: HashMap::new(),
-            profile_enabled: HashMap::new(),
+            removing: FastSet::default(),
+            effective: FastMap::default(),
+            profile_enabled: FastMap::default(),
             graph,
             records,
             restored,
-            files: HashMap::new(),
+            files: FastMap::default(),
             memo: Memo::default(),
-            runs: HashMap::new(),
+            runs: FastMap::default(),
             next_run: 0,
             timers: Timers::default(),
-            waiters: HashSet::new(),
-            waiting_on: HashMap::new(),
+            waiters: FastSet::default(),
+            waiting_on: FastMap::default(),
+            holds: FastMap::default(),
             queue: VecDeque::new(),
-            queued: HashSet::new(),
+            queued: FastSet::default(),
             actions: Vec::new(),
             now: Timestamp(0),
             shutting_down: false,
@@ -174,7 +180,6 @@ impl Engine {
     /// Handles one event at time `now` and returns what the shell must do, in order.
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Action> {
         self.now = self.now.max(now);
-        self.memo.clear();
         match event {
             Event::Imported { kind, services } => self.import(kind, services),
             Event::Removed { services } => self.remove(&services),
@@ -286,7 +291,6 @@ impl Engine {
     /// The states as the graph reads them.
     pub(crate) fn view(&self) -> View<'_> {
         View {
-            graph: &self.graph,
             records: &self.records,
             files: &self.files,
         }
@@ -340,6 +344,8 @@ impl Engine {
     // ----- imports -------------------------------------------------------------------------
 
     fn import(&mut self, kind: BundleKind, services: Vec<Service>) {
+        // Enabled flags or the graph change: every satisfiability answer may.
+        self.memo.clear();
         if kind == BundleKind::Profile {
             for service in &services {
                 for instance in service.effective_instances() {
@@ -358,18 +364,28 @@ impl Engine {
             }
             return;
         }
+        let mut index: FastMap<String, usize> = self
+            .services
+            .iter()
+            .enumerate()
+            .map(|(i, service)| (service.name.clone(), i))
+            .collect();
         for service in services {
             self.removing.remove(&service.name);
             self.effective.remove(&service.name);
-            match self.services.iter_mut().find(|s| s.name == service.name) {
-                Some(existing) => *existing = service,
-                None => self.services.push(service),
+            match index.get(&service.name) {
+                Some(&i) => self.services[i] = service,
+                None => {
+                    index.insert(service.name.clone(), self.services.len());
+                    self.services.push(service);
+                }
             }
         }
         self.rebuild();
     }
 
     fn remove(&mut self, names: &[String]) {
+        self.memo.clear();
         for name in names {
             if self.services.iter().any(|s| &s.name == name) {
                 self.removing.insert(name.clone());
@@ -398,7 +414,7 @@ impl Engine {
         if self.removing.is_empty() {
             return;
         }
-        let busy: HashSet<String> = self
+        let busy: FastSet<String> = self
             .records
             .values()
             .filter(|record| record.removing && (record.state.is_running() || record.is_busy()))
@@ -437,7 +453,7 @@ impl Engine {
                 })
                 .clone()
         });
-        let mut present: HashSet<Fmri> = HashSet::new();
+        let mut present: FastSet<Fmri> = FastSet::default();
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
         for node in nodes {
             let Some(fmri) = self.graph.fmri(node).cloned() else {
@@ -496,6 +512,7 @@ impl Engine {
         for fmri in gone {
             self.forget(&fmri);
         }
+        self.records.reindex(&self.graph);
         let unknown: Vec<String> = self
             .graph
             .files()
@@ -520,6 +537,7 @@ impl Engine {
         self.runs.retain(|_, (owner, _)| owner != fmri);
         self.waiters.remove(fmri);
         self.wake_waiters(fmri);
+        self.release_holds(fmri);
         if record.contract {
             self.actions.push(Action::SignalContract {
                 fmri: fmri.clone(),
@@ -532,18 +550,13 @@ impl Engine {
 
 /// The engine's states as [`StateLookup`] presents them to the graph.
 pub(crate) struct View<'a> {
-    graph: &'a DependencyGraph,
-    records: &'a HashMap<Fmri, Record>,
-    files: &'a HashMap<String, bool>,
+    records: &'a Records,
+    files: &'a FastMap<String, bool>,
 }
 
 impl StateLookup for View<'_> {
     fn status(&self, instance: NodeIndex) -> EntityStatus {
-        let record = self
-            .graph
-            .fmri(instance)
-            .and_then(|fmri| self.records.get(fmri));
-        match record {
+        match self.records.by_node(instance) {
             Some(record) => EntityStatus {
                 state: record.state,
                 next_state: record.next_state,

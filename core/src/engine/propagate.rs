@@ -21,15 +21,23 @@
 //!   dependents from this; smf does not (issue 3: "disabling an instance takes its
 //!   require_all dependents offline"), see ARCHITECTURE.md.
 
-use std::collections::{HashSet, VecDeque};
+use crate::fast_hash::FastSet;
+use std::collections::VecDeque;
 
 use super::instance::{Leftovers, StopPlan, Work};
 use super::reason::{ErrorClass, Reason};
 use super::{Engine, View};
 use crate::fmri::Fmri;
-use crate::graph::{DependencyGroup, Evaluator, Satisfaction};
+use crate::graph::{Evaluator, Satisfaction};
 use crate::manifest::{Grouping, RestartOn};
 use crate::state::State;
+
+/// One group citing an instance, as propagation needs it.
+struct Citation {
+    grouping: Grouping,
+    restart_on: RestartOn,
+    owner: Fmri,
+}
 
 /// The error class a group's `restart_on` admits, at most.
 fn admits(restart_on: RestartOn) -> ErrorClass {
@@ -131,9 +139,8 @@ impl Engine {
                     self.cycle_found(fmri, node);
                 } else if invalid {
                     self.invalid_found(fmri, node);
-                } else if !self.shutting_down {
+                } else if !self.shutting_down && record.held == 0 {
                     let view = View {
-                        graph: &self.graph,
                         records: &self.records,
                         files: &self.files,
                     };
@@ -229,26 +236,95 @@ impl Engine {
         self.enter_maintenance(fmri, Reason::InvalidDependency, Leftovers::Kill);
     }
 
-    /// Queues every instance that cites `fmri` (a state change may matter to them).
-    pub(crate) fn queue_dependents(&mut self, fmri: &Fmri) {
-        for (_, owner) in self.citing(fmri) {
-            self.queue(&owner);
+    /// After a change of `fmri`, re-evaluates every offline instance whose "can it ever come
+    /// up?" answer may have changed with it, however far up the dependency chain: an
+    /// `optional_all` dependent two levels up starts once the instance between can never
+    /// come up (graph.c `propagate_satbility`). Such answers change when an instance enters
+    /// or leaves disabled or maintenance (or starts heading there), when one comes up (the
+    /// instances that exclude it can no longer start), and when one stops and can never
+    /// come back.
+    pub(crate) fn walk_if_verdicts_change(
+        &mut self,
+        fmri: &Fmri,
+        before: (State, Option<State>),
+        after: (State, Option<State>),
+    ) {
+        let terminal = |(state, next): (State, Option<State>)| {
+            matches!(state, State::Disabled | State::Maintenance)
+                || matches!(next, Some(State::Disabled | State::Maintenance))
+        };
+        let mut starts: Vec<Fmri> = Vec::new();
+        if terminal(before) != terminal(after) {
+            starts.push(fmri.clone());
+        }
+        if !before.0.is_running() && after.0.is_running() {
+            starts.extend(
+                self.citing(fmri)
+                    .into_iter()
+                    .filter(|c| c.grouping == Grouping::ExcludeAll)
+                    .map(|c| c.owner),
+            );
+        }
+        if before.0.is_running() && after == (State::Offline, None) {
+            let never = self.node(fmri).is_some_and(|node| {
+                let view = View {
+                    records: &self.records,
+                    files: &self.files,
+                };
+                Evaluator::new(&self.graph, &view).satisfiability(node)
+                    == Satisfaction::Unsatisfiable
+            });
+            if never {
+                starts.push(fmri.clone());
+            }
+        }
+        if !starts.is_empty() {
+            self.walk_dependents(starts);
         }
     }
 
-    /// The groups citing `fmri` (directly or through its service), each with its owner.
-    fn citing(&self, fmri: &Fmri) -> Vec<(DependencyGroup, Fmri)> {
+    /// Queues the offline and uninitialized instances that depend, transitively through
+    /// such instances, on any of `starts`.
+    fn walk_dependents(&mut self, starts: Vec<Fmri>) {
+        let mut seen: FastSet<Fmri> = starts.iter().cloned().collect();
+        let mut queue: VecDeque<Fmri> = starts.into_iter().collect();
+        while let Some(fmri) = queue.pop_front() {
+            for citation in self.citing(&fmri) {
+                let waiting = self.records.get(&citation.owner).is_some_and(|r| {
+                    matches!(r.state, State::Offline | State::Uninitialized)
+                        && r.next_state.is_none()
+                });
+                if waiting && seen.insert(citation.owner.clone()) {
+                    self.queue(&citation.owner);
+                    queue.push_back(citation.owner);
+                }
+            }
+        }
+    }
+
+    /// Queues every instance that cites `fmri` (a state change may matter to them).
+    pub(crate) fn queue_dependents(&mut self, fmri: &Fmri) {
+        for citation in self.citing(fmri) {
+            self.queue(&citation.owner);
+        }
+    }
+
+    /// The groups citing `fmri` (directly or through its service): grouping, restart_on and
+    /// owner of each.
+    fn citing(&self, fmri: &Fmri) -> Vec<Citation> {
         let Some(node) = self.node(fmri) else {
             return Vec::new();
         };
         self.graph
             .dependent_groups(node)
-            .into_iter()
-            .filter_map(|(group, owner)| {
-                Some((
-                    self.graph.group(group)?.clone(),
-                    self.graph.fmri(owner)?.clone(),
-                ))
+            .iter()
+            .filter_map(|&(group, owner)| {
+                let group = self.graph.group(group)?;
+                Some(Citation {
+                    grouping: group.grouping,
+                    restart_on: group.restart_on,
+                    owner: self.graph.fmri(owner)?.clone(),
+                })
             })
             .collect()
     }
@@ -262,10 +338,15 @@ impl Engine {
 
     /// `fmri` stopped (it was running) with error class `class`.
     pub(crate) fn propagate_stop(&mut self, fmri: &Fmri, class: ErrorClass) {
-        for (group, owner) in self.citing(fmri) {
-            let follows = group.grouping != Grouping::ExcludeAll
+        for Citation {
+            grouping,
+            restart_on,
+            owner,
+        } in self.citing(fmri)
+        {
+            let follows = grouping != Grouping::ExcludeAll
                 && class != ErrorClass::None
-                && class <= admits(group.restart_on);
+                && class <= admits(restart_on);
             if follows && self.is_active(&owner) {
                 let reset = class >= ErrorClass::Restart;
                 self.begin_stop(&owner, dependency_stop(reset), Vec::new());
@@ -276,9 +357,13 @@ impl Engine {
 
     /// `fmri` came online.
     pub(crate) fn propagate_start(&mut self, fmri: &Fmri) {
-        for (group, owner) in self.citing(fmri) {
-            let excluded =
-                group.grouping == Grouping::ExcludeAll && group.restart_on != RestartOn::None;
+        for Citation {
+            grouping,
+            restart_on,
+            owner,
+        } in self.citing(fmri)
+        {
+            let excluded = grouping == Grouping::ExcludeAll && restart_on != RestartOn::None;
             if excluded && self.is_active(&owner) {
                 self.begin_stop(&owner, dependency_stop(true), Vec::new());
             }
@@ -288,9 +373,13 @@ impl Engine {
 
     /// `fmri` was refreshed while running.
     pub(crate) fn propagate_refresh(&mut self, fmri: &Fmri) {
-        for (group, owner) in self.citing(fmri) {
-            let follows =
-                group.grouping != Grouping::ExcludeAll && group.restart_on == RestartOn::Refresh;
+        for Citation {
+            grouping,
+            restart_on,
+            owner,
+        } in self.citing(fmri)
+        {
+            let follows = grouping != Grouping::ExcludeAll && restart_on == RestartOn::Refresh;
             let running = self
                 .records
                 .get(&owner)
@@ -312,15 +401,15 @@ impl Engine {
     }
 
     /// The instances that go down with `fmri` (not including it), breadth first.
-    fn take_down_set(&self, fmri: &Fmri) -> Vec<Fmri> {
+    fn take_down_set(&self, fmri: &Fmri) -> (Vec<Fmri>, Vec<Fmri>) {
         let Some(start) = self.node(fmri) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
-        let mut seen = HashSet::from([start]);
+        let mut seen = FastSet::from_iter([start]);
         let mut queue = VecDeque::from([start]);
-        let mut out = Vec::new();
+        let (mut all, mut active) = (Vec::new(), Vec::new());
         while let Some(node) = queue.pop_front() {
-            for (group, owner) in self.graph.dependent_groups(node) {
+            for &(group, owner) in self.graph.dependent_groups(node) {
                 let Some(group) = self.graph.group(group) else {
                     continue;
                 };
@@ -328,18 +417,16 @@ impl Engine {
                     continue;
                 }
                 queue.push_back(owner);
-                if let Some(owner_fmri) = self.graph.fmri(owner) {
-                    let active = self
-                        .records
-                        .get(owner_fmri)
-                        .is_some_and(|r| r.state.is_running() || r.is_busy());
-                    if active {
-                        out.push(owner_fmri.clone());
-                    }
+                let Some(owner_fmri) = self.graph.fmri(owner) else {
+                    continue;
+                };
+                all.push(owner_fmri.clone());
+                if self.is_active(owner_fmri) {
+                    active.push(owner_fmri.clone());
                 }
             }
         }
-        out
+        (all, active)
     }
 
     /// The running dependents of `fmri` that are in `set` (through any non-exclusion group
@@ -347,7 +434,7 @@ impl Engine {
     pub(crate) fn direct_dependents_in(
         &self,
         fmri: &Fmri,
-        set: &HashSet<Fmri>,
+        set: &FastSet<Fmri>,
         any_group: bool,
     ) -> Vec<Fmri> {
         let Some(node) = self.node(fmri) else {
@@ -356,7 +443,7 @@ impl Engine {
         let mut out: Vec<Fmri> = self
             .graph
             .dependent_groups(node)
-            .into_iter()
+            .iter()
             .filter(|(group, _)| {
                 self.graph.group(*group).is_some_and(|g| {
                     if any_group {
@@ -366,7 +453,7 @@ impl Engine {
                     }
                 })
             })
-            .filter_map(|(_, owner)| self.graph.fmri(owner).cloned())
+            .filter_map(|&(_, owner)| self.graph.fmri(owner).cloned())
             .filter(|owner| set.contains(owner) && owner != fmri)
             .collect();
         out.sort();
@@ -376,8 +463,21 @@ impl Engine {
 
     /// Stops `fmri` with `plan` after the dependents that go down with it.
     pub(crate) fn take_down(&mut self, fmri: &Fmri, plan: StopPlan) {
-        let dependents = self.take_down_set(fmri);
-        let set: HashSet<Fmri> = dependents.iter().cloned().collect();
+        if !self.is_active(fmri) {
+            // Nothing runs: nothing to take down (svc.startd returns at once).
+            return;
+        }
+        let (all, dependents) = self.take_down_set(fmri);
+        // Until its own stop is over, nothing that goes down with it may start again (SMF's
+        // GV_TOOFFLINE), even if, like an optional_all dependent, it would be satisfied by
+        // an instance on its way to disabled.
+        for member in &all {
+            if let Some(record) = self.records.get_mut(member) {
+                record.held += 1;
+            }
+        }
+        self.holds.entry(fmri.clone()).or_default().extend(all);
+        let set: FastSet<Fmri> = dependents.iter().cloned().collect();
         for dependent in &dependents {
             let wait = self.direct_dependents_in(dependent, &set, false);
             self.begin_stop(dependent, dependency_stop(true), wait);
@@ -386,11 +486,24 @@ impl Engine {
         self.begin_stop(fmri, plan, wait);
     }
 
+    /// `fmri`'s stop is over: what went down with it may start again.
+    pub(crate) fn release_holds(&mut self, fmri: &Fmri) {
+        let Some(held) = self.holds.remove(fmri) else {
+            return;
+        };
+        for member in held {
+            if let Some(record) = self.records.get_mut(&member) {
+                record.held = record.held.saturating_sub(1);
+            }
+            self.queue(&member);
+        }
+    }
+
     /// Stops the dependents that go down with `fmri`, leaving `fmri` itself to the caller
     /// (`mark -I maintenance` does not stop the instance).
     pub(crate) fn take_down_dependents_only(&mut self, fmri: &Fmri) {
-        let dependents = self.take_down_set(fmri);
-        let set: HashSet<Fmri> = dependents.iter().cloned().collect();
+        let (_, dependents) = self.take_down_set(fmri);
+        let set: FastSet<Fmri> = dependents.iter().cloned().collect();
         for dependent in &dependents {
             let wait = self.direct_dependents_in(dependent, &set, false);
             self.begin_stop(dependent, dependency_stop(true), wait);

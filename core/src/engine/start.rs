@@ -33,9 +33,11 @@ impl Engine {
         let reason = record.start_reason;
         let config = record.config.clone();
         let definition = record.definition.clone();
-        let start = definition.as_ref().and_then(|d| d.method("start")).cloned();
-        let (Some(definition), Some(start)) = (definition, start.filter(|_| !config.milestone))
-        else {
+        let start = definition
+            .as_deref()
+            .and_then(|d| d.method("start"))
+            .filter(|_| !config.milestone);
+        let (Some(definition), Some(start)) = (definition.as_deref(), start) else {
             // A milestone (or an instance without a start method): nothing to run.
             self.become_running(fmri, State::Online, reason);
             return;
@@ -56,7 +58,7 @@ impl Engine {
             }
             Exec::Command(command) => command.clone(),
         };
-        let expanded = match method::expand_tokens(&command, MethodName::Start, &definition) {
+        let expanded = match method::expand_tokens(&command, MethodName::Start, definition) {
             Ok(expanded) => expanded,
             Err(why) => {
                 self.log(
@@ -74,14 +76,14 @@ impl Engine {
             }
         };
         let run = self.new_run(fmri, MethodName::Start);
-        let timeout = method::timeout_ms(&start);
+        let timeout = method::timeout_ms(start);
         self.actions.push(Action::RunMethod(Box::new(MethodRun {
             run,
             fmri: fmri.clone(),
             method: MethodName::Start,
             command: expanded,
             written: command,
-            context: definition.method_context(&start),
+            context: definition.method_context(start),
             timeout_ms: if config.duration == Duration::Child && !config.notify {
                 None
             } else {
@@ -188,6 +190,7 @@ impl Engine {
                 }
                 if outcome == Outcome::TempDisable {
                     record.temporary_enabled = Some(false);
+                    self.memo.clear();
                 }
                 let awaiting = config.notify
                     && config.duration == Duration::Contract

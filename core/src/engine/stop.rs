@@ -69,7 +69,15 @@ impl Engine {
                     .entry(dependent.clone())
                     .or_default()
                     .insert(fmri.clone());
+                // And they stay down until this stop is over.
+                if let Some(record) = self.records.get_mut(dependent) {
+                    record.held += 1;
+                }
             }
+            self.holds
+                .entry(fmri.clone())
+                .or_default()
+                .extend(waiting.iter().cloned());
             self.check_waiter(fmri);
         }
     }

@@ -2,7 +2,8 @@
 //! [`Timers::next_deadline`] and reports `DeadlineReached`; a timer that no longer matters is
 //! cancelled here, so a stale one can never fire in the shell.
 
-use std::collections::{BTreeSet, HashMap};
+use crate::fast_hash::FastMap;
+use std::collections::BTreeSet;
 
 use crate::fmri::Fmri;
 use crate::state::Timestamp;
@@ -24,7 +25,7 @@ pub(crate) enum TimerKind {
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
     order: BTreeSet<(Timestamp, TimerId)>,
-    entries: HashMap<TimerId, (Timestamp, Fmri, TimerKind)>,
+    entries: FastMap<TimerId, (Timestamp, Fmri, TimerKind)>,
     next: u64,
 }
 

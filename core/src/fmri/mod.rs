@@ -67,6 +67,7 @@ mod pattern;
 use std::fmt;
 use std::ops::Range;
 use std::str::FromStr;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -110,14 +111,33 @@ pub enum FmriKind {
 /// `svc://localhost/a:b` and `svc:/a:b` are equal. It serializes as that string.
 #[derive(Clone)]
 pub struct Fmri {
-    /// The canonical text.
-    text: String,
+    /// The canonical text (shared: an FMRI is cloned into every record, event and action).
+    text: Arc<str>,
     kind: FmriKind,
     /// The service name, or the path of a legacy or file FMRI.
-    main: Range<usize>,
-    instance: Option<Range<usize>>,
-    property_group: Option<Range<usize>>,
-    property: Option<Range<usize>>,
+    main: Part,
+    instance: Option<Part>,
+    property_group: Option<Part>,
+    property: Option<Part>,
+}
+
+/// Where one name sits in an FMRI's text. FMRIs are at most a few KiB (file FMRIs 4095
+/// bytes, the others 628), so 16-bit offsets keep an `Fmri` small: it is cloned into every
+/// record, event, action and graph vertex.
+#[derive(Clone, Copy)]
+struct Part {
+    start: u16,
+    end: u16,
+}
+
+impl Part {
+    fn new(range: Range<usize>) -> Part {
+        let clamp = |offset: usize| u16::try_from(offset).unwrap_or(u16::MAX);
+        Part {
+            start: clamp(range.start),
+            end: clamp(range.end),
+        }
+    }
 }
 
 impl Fmri {
@@ -229,8 +249,9 @@ impl Fmri {
             .map(|service| Fmri::from_names(service, None, None, None))
     }
 
-    fn slice(&self, range: &Range<usize>) -> Option<&str> {
-        self.text.get(range.clone())
+    fn slice(&self, part: &Part) -> Option<&str> {
+        self.text
+            .get(usize::from(part.start)..usize::from(part.end))
     }
 
     /// Assembles the canonical form from names already validated.
@@ -245,7 +266,7 @@ impl Fmri {
             text.push_str(separator);
             let start = text.len();
             text.push_str(name);
-            start..text.len()
+            Part::new(start..text.len())
         };
         let main = push("", service);
         let instance = instance.map(|name| push(":", name));
@@ -258,7 +279,7 @@ impl Fmri {
             (None, None, None) => FmriKind::Service,
         };
         Fmri {
-            text,
+            text: Arc::from(text),
             kind,
             main,
             instance,
@@ -271,8 +292,8 @@ impl Fmri {
     fn from_path(kind: FmriKind, prefix: &str, path: &str) -> Fmri {
         let text = format!("{prefix}{path}");
         Fmri {
-            main: prefix.len()..text.len(),
-            text,
+            main: Part::new(prefix.len()..text.len()),
+            text: Arc::from(text),
             kind,
             instance: None,
             property_group: None,

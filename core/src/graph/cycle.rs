@@ -11,7 +11,8 @@
 //! the completing instance of a component is chosen its dependencies are set aside and the
 //! rest of the component is searched again, so overlapping cycles are each broken once.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use crate::fast_hash::{FastMap, FastSet};
+use std::collections::VecDeque;
 
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -21,13 +22,13 @@ use crate::fmri::Fmri;
 use crate::manifest::Grouping;
 
 /// Instance that completes a cycle -> the cycle, from it through its dependencies back to it.
-pub(crate) fn find(graph: &DependencyGraph) -> HashMap<NodeIndex, Vec<Fmri>> {
+pub(crate) fn find(graph: &DependencyGraph) -> FastMap<NodeIndex, Vec<Fmri>> {
     let successors = instance_edges(graph);
-    let mut cycles = HashMap::new();
-    let mut broken: HashSet<NodeIndex> = HashSet::new();
+    let mut cycles = FastMap::default();
+    let mut broken: FastSet<NodeIndex> = FastSet::default();
     let mut work: Vec<Vec<NodeIndex>> = components(&successors, None, &broken);
     while let Some(component) = work.pop() {
-        let members: HashSet<NodeIndex> = component.iter().copied().collect();
+        let members: FastSet<NodeIndex> = component.iter().copied().collect();
         let self_loop = component.len() == 1
             && successors
                 .get(&component[0])
@@ -51,15 +52,15 @@ pub(crate) fn find(graph: &DependencyGraph) -> HashMap<NodeIndex, Vec<Fmri>> {
 }
 
 /// Instance -> the instances its non-exclusion dependencies cite (services expanded).
-fn instance_edges(graph: &DependencyGraph) -> HashMap<NodeIndex, Vec<NodeIndex>> {
-    let mut edges: HashMap<NodeIndex, Vec<NodeIndex>> = HashMap::new();
+fn instance_edges(graph: &DependencyGraph) -> FastMap<NodeIndex, Vec<NodeIndex>> {
+    let mut edges: FastMap<NodeIndex, Vec<NodeIndex>> = FastMap::default();
     for &instance in graph.instances() {
         let mut next = Vec::new();
         for (group, dependency) in graph.groups(instance) {
             if dependency.grouping == Grouping::ExcludeAll {
                 continue;
             }
-            for target in graph.targets(group) {
+            for &target in graph.targets(group) {
                 match target {
                     Target::Instance(node) if graph.is_configured(node) => next.push(node),
                     Target::Service(node) => next.extend(graph.members(node)),
@@ -77,12 +78,12 @@ fn instance_edges(graph: &DependencyGraph) -> HashMap<NodeIndex, Vec<NodeIndex>>
 /// Strongly connected components of the edges among `within` (all when `None`), leaving
 /// out the dependencies of `broken` instances.
 fn components(
-    successors: &HashMap<NodeIndex, Vec<NodeIndex>>,
-    within: Option<&HashSet<NodeIndex>>,
-    broken: &HashSet<NodeIndex>,
+    successors: &FastMap<NodeIndex, Vec<NodeIndex>>,
+    within: Option<&FastSet<NodeIndex>>,
+    broken: &FastSet<NodeIndex>,
 ) -> Vec<Vec<NodeIndex>> {
     let keep = |node: &NodeIndex| within.is_none_or(|set| set.contains(node));
-    let mut index: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut index: FastMap<NodeIndex, NodeIndex> = FastMap::default();
     let mut back: Vec<NodeIndex> = Vec::new();
     let mut small: DiGraph<(), ()> = DiGraph::new();
     let mut local = |node: NodeIndex, small: &mut DiGraph<(), ()>| {
@@ -117,12 +118,12 @@ fn components(
 
 /// The shortest path from `start` through its dependencies back to `start`, inside `members`.
 fn path_back(
-    successors: &HashMap<NodeIndex, Vec<NodeIndex>>,
+    successors: &FastMap<NodeIndex, Vec<NodeIndex>>,
     start: NodeIndex,
-    members: &HashSet<NodeIndex>,
-    broken: &HashSet<NodeIndex>,
+    members: &FastSet<NodeIndex>,
+    broken: &FastSet<NodeIndex>,
 ) -> Vec<NodeIndex> {
-    let mut parent: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut parent: FastMap<NodeIndex, NodeIndex> = FastMap::default();
     let mut queue = VecDeque::new();
     for &next in successors.get(&start).into_iter().flatten() {
         if next == start {

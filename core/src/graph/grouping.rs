@@ -26,8 +26,7 @@
 //! The recursive question "can this offline instance ever come up?" is answered without
 //! recursion (an explicit stack with memoisation), so depth costs nothing.
 
-use std::collections::HashMap;
-
+use crate::fast_hash::FastMap;
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
@@ -68,7 +67,7 @@ pub trait StateLookup {
 
 /// Answers to "can it ever come up?" kept between evaluations while no state changes.
 #[derive(Debug, Clone, Default)]
-pub struct Memo(HashMap<NodeIndex, Option<Satisfaction>>);
+pub struct Memo(FastMap<NodeIndex, Option<Satisfaction>>);
 
 impl Memo {
     /// Forgets every answer (a state changed).
@@ -83,7 +82,7 @@ pub struct Evaluator<'a, L: StateLookup> {
     graph: &'a DependencyGraph,
     lookup: &'a L,
     /// Instance -> whether its dependencies can ever be satisfied (`None`: being computed).
-    memo: HashMap<NodeIndex, Option<Satisfaction>>,
+    memo: FastMap<NodeIndex, Option<Satisfaction>>,
 }
 
 impl<'a, L: StateLookup> Evaluator<'a, L> {
@@ -186,8 +185,8 @@ impl<'a, L: StateLookup> Evaluator<'a, L> {
                     return Satisfaction::Unsatisfiable;
                 }
                 any(members
-                    .into_iter()
-                    .map(|member| self.entity(Target::Instance(member), satbility)))
+                    .iter()
+                    .map(|&member| self.entity(Target::Instance(member), satbility)))
             }
             Target::File(node) => self.file(node, true),
         }
@@ -219,8 +218,8 @@ impl<'a, L: StateLookup> Evaluator<'a, L> {
             Target::Service(node) => all(self
                 .graph
                 .members(node)
-                .into_iter()
-                .map(|member| self.optional(Target::Instance(member)))),
+                .iter()
+                .map(|&member| self.optional(Target::Instance(member)))),
             Target::File(node) => self.file(node, true),
         }
     }
@@ -245,8 +244,8 @@ impl<'a, L: StateLookup> Evaluator<'a, L> {
             Target::Service(node) => all(self
                 .graph
                 .members(node)
-                .into_iter()
-                .map(|member| self.excluded(Target::Instance(member)))),
+                .iter()
+                .map(|&member| self.excluded(Target::Instance(member)))),
             Target::File(node) => self.file(node, false),
         }
     }
@@ -295,10 +294,10 @@ impl<'a, L: StateLookup> Evaluator<'a, L> {
     fn offline_dependencies(&self, instance: NodeIndex) -> Vec<NodeIndex> {
         let mut out = Vec::new();
         for (group, _) in self.graph.groups(instance) {
-            for target in self.graph.targets(group) {
+            for &target in self.graph.targets(group) {
                 let nodes = match target {
                     Target::Instance(node) => vec![node],
-                    Target::Service(node) => self.graph.members(node),
+                    Target::Service(node) => self.graph.members(node).to_vec(),
                     Target::File(_) => Vec::new(),
                 };
                 for node in nodes {

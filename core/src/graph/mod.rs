@@ -22,7 +22,7 @@
 pub mod cycle;
 pub mod grouping;
 
-use std::collections::{HashMap, HashSet};
+use crate::fast_hash::{FastMap, FastSet};
 use std::sync::Arc;
 
 use petgraph::Direction;
@@ -32,6 +32,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::fmri::{Fmri, FmriKind};
 use crate::manifest::effective::{EffectiveInstance, STARTD_FMRI};
+
+/// svc.startd's service name (its instance is built in).
+const STARTD_SERVICE: &str = "system/svc/restarter";
 use crate::manifest::{Dependency, Grouping, RestartOn, Service};
 
 pub use grouping::{EntityStatus, Evaluator, Memo, Satisfaction, StateLookup};
@@ -94,17 +97,116 @@ pub struct GraphProblem {
 pub struct DependencyGraph {
     graph: DiGraph<Vertex, ()>,
     /// Instances and services by FMRI.
-    by_fmri: HashMap<Fmri, NodeIndex>,
-    files: HashMap<String, NodeIndex>,
+    by_fmri: FastMap<Fmri, NodeIndex>,
+    files: FastMap<String, NodeIndex>,
     /// Configured instances, in import order.
     instances: Vec<NodeIndex>,
     /// The composed definition of each configured instance, by its position in `instances`.
-    definitions: HashMap<NodeIndex, Arc<EffectiveInstance>>,
+    definitions: FastMap<NodeIndex, Arc<EffectiveInstance>>,
     /// Instance that completes a dependency cycle -> the cycle, starting and ending with it.
-    cycles: HashMap<NodeIndex, Vec<Fmri>>,
+    cycles: FastMap<NodeIndex, Vec<Fmri>>,
     /// Instance -> why one of its dependencies cannot be used.
-    invalid: HashMap<NodeIndex, String>,
+    invalid: FastMap<NodeIndex, String>,
     problems: Vec<GraphProblem>,
+    adjacency: Adjacency,
+}
+
+/// The graph's neighbourhoods, computed once when it is built, in the order the queries
+/// promise, so the engine's hot path neither allocates nor sorts (indexed by vertex).
+#[derive(Debug, Clone, Default)]
+struct Adjacency {
+    /// Instance -> its groups, in declaration order.
+    groups: Vec<Vec<NodeIndex>>,
+    /// Group -> what it cites, in the order written.
+    targets: Vec<Vec<Target>>,
+    /// Service -> its configured instances.
+    members: Vec<Vec<NodeIndex>>,
+    /// Instance -> (group, owner) of every group citing it, directly or through its
+    /// service, each once, by group.
+    dependents: Vec<Vec<(NodeIndex, NodeIndex)>>,
+}
+
+impl Adjacency {
+    fn of(graph: &DiGraph<Vertex, ()>) -> Adjacency {
+        let count = graph.node_count();
+        let mut adjacency = Adjacency {
+            groups: vec![Vec::new(); count],
+            targets: vec![Vec::new(); count],
+            members: vec![Vec::new(); count],
+            dependents: vec![Vec::new(); count],
+        };
+        let configured = |node: NodeIndex| {
+            matches!(
+                graph.node_weight(node),
+                Some(Vertex::Instance {
+                    configured: true,
+                    ..
+                })
+            )
+        };
+        for node in graph.node_indices() {
+            match &graph[node] {
+                Vertex::Service(_) => {
+                    let mut members: Vec<NodeIndex> = graph
+                        .neighbors_directed(node, Direction::Outgoing)
+                        .filter(|&member| configured(member))
+                        .collect();
+                    members.sort();
+                    adjacency.members[node.index()] = members;
+                }
+                Vertex::Group(_) => {
+                    let mut targets: Vec<(usize, Target)> = graph
+                        .edges_directed(node, Direction::Outgoing)
+                        .filter_map(|edge| {
+                            let target = edge.target();
+                            let target = match graph.node_weight(target)? {
+                                Vertex::Instance { .. } => Target::Instance(target),
+                                Vertex::Service(_) => Target::Service(target),
+                                Vertex::File(_) => Target::File(target),
+                                Vertex::Group(_) => return None,
+                            };
+                            Some((edge.id().index(), target))
+                        })
+                        .collect();
+                    // petgraph lists the newest edge first.
+                    targets.sort_by_key(|(edge, _)| *edge);
+                    adjacency.targets[node.index()] =
+                        targets.into_iter().map(|(_, target)| target).collect();
+                }
+                _ => {}
+            }
+        }
+        for group in graph.node_indices() {
+            if !matches!(graph[group], Vertex::Group(_)) {
+                continue;
+            }
+            let Some(owner) = graph
+                .neighbors_directed(group, Direction::Incoming)
+                .find(|&node| matches!(graph[node], Vertex::Instance { .. }))
+            else {
+                continue;
+            };
+            adjacency.groups[owner.index()].push(group);
+            for index in 0..adjacency.targets[group.index()].len() {
+                match adjacency.targets[group.index()][index] {
+                    Target::Instance(instance) => {
+                        adjacency.dependents[instance.index()].push((group, owner))
+                    }
+                    Target::Service(service) => {
+                        for m in 0..adjacency.members[service.index()].len() {
+                            let member = adjacency.members[service.index()][m];
+                            adjacency.dependents[member.index()].push((group, owner));
+                        }
+                    }
+                    Target::File(_) => {}
+                }
+            }
+        }
+        for list in &mut adjacency.dependents {
+            list.dedup();
+        }
+        adjacency
+    }
 }
 
 impl Default for DependencyGraph {
@@ -134,9 +236,19 @@ impl DependencyGraph {
         services: impl IntoIterator<Item = &'a Service>,
         mut effective: impl FnMut(&Service) -> Vec<Arc<EffectiveInstance>>,
     ) -> DependencyGraph {
-        let mut builder = Builder::default();
-        builder.add_startd();
         let services: Vec<&Service> = services.into_iter().collect();
+        let mut builder = Builder::default();
+        // Room for an instance, a few groups and their targets per service, so the vectors
+        // behind the graph are not copied as they grow.
+        let dependencies: usize = services
+            .iter()
+            .map(|service| service.settings.dependencies.len() + 1)
+            .sum();
+        builder.graph = DiGraph::with_capacity(
+            services.len() + 2 * dependencies + 1,
+            3 * dependencies + services.len(),
+        );
+        builder.add_startd();
         for service in &services {
             builder.add_service(service, effective(service));
         }
@@ -205,18 +317,16 @@ impl DependencyGraph {
     }
 
     /// The dependency groups of an instance, in declaration order.
-    pub fn groups(&self, instance: NodeIndex) -> Vec<(NodeIndex, &DependencyGroup)> {
-        let mut groups: Vec<(NodeIndex, &DependencyGroup)> = self
-            .graph
-            .neighbors_directed(instance, Direction::Outgoing)
-            .filter_map(|node| match self.graph.node_weight(node) {
-                Some(Vertex::Group(group)) => Some((node, group)),
-                _ => None,
-            })
-            .collect();
-        // petgraph lists the newest edge first.
-        groups.sort_by_key(|(node, _)| *node);
-        groups
+    pub fn groups(
+        &self,
+        instance: NodeIndex,
+    ) -> impl Iterator<Item = (NodeIndex, &DependencyGroup)> + '_ {
+        self.adjacency
+            .groups
+            .get(instance.index())
+            .into_iter()
+            .flatten()
+            .filter_map(|&node| Some((node, self.group(node)?)))
     }
 
     /// The group at `node`.
@@ -228,34 +338,19 @@ impl DependencyGraph {
     }
 
     /// What a group cites, in the order written.
-    pub fn targets(&self, group: NodeIndex) -> Vec<Target> {
-        let mut targets: Vec<(usize, Target)> = self
-            .graph
-            .edges_directed(group, Direction::Outgoing)
-            .filter_map(|edge| {
-                let node = edge.target();
-                let target = match self.graph.node_weight(node)? {
-                    Vertex::Instance { .. } => Target::Instance(node),
-                    Vertex::Service(_) => Target::Service(node),
-                    Vertex::File(_) => Target::File(node),
-                    Vertex::Group(_) => return None,
-                };
-                Some((edge.id().index(), target))
-            })
-            .collect();
-        targets.sort_by_key(|(edge, _)| *edge);
-        targets.into_iter().map(|(_, target)| target).collect()
+    pub fn targets(&self, group: NodeIndex) -> &[Target] {
+        self.adjacency
+            .targets
+            .get(group.index())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The configured instances of a service vertex.
-    pub fn members(&self, service: NodeIndex) -> Vec<NodeIndex> {
-        let mut members: Vec<NodeIndex> = self
-            .graph
-            .neighbors_directed(service, Direction::Outgoing)
-            .filter(|&node| self.is_configured(node))
-            .collect();
-        members.sort();
-        members
+    pub fn members(&self, service: NodeIndex) -> &[NodeIndex] {
+        self.adjacency
+            .members
+            .get(service.index())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The path of a file vertex.
@@ -277,7 +372,7 @@ impl DependencyGraph {
     pub fn files_of(&self, instance: NodeIndex) -> Vec<&str> {
         let mut files = Vec::new();
         for (group, _) in self.groups(instance) {
-            for target in self.targets(group) {
+            for &target in self.targets(group) {
                 if let Target::File(node) = target
                     && let Some(path) = self.file_path(node)
                 {
@@ -290,25 +385,11 @@ impl DependencyGraph {
 
     /// The groups that cite `instance`, directly or through its service, with each group's
     /// owner: who is affected when `instance` changes.
-    pub fn dependent_groups(&self, instance: NodeIndex) -> Vec<(NodeIndex, NodeIndex)> {
-        let mut citing: Vec<NodeIndex> = Vec::new();
-        for node in self.graph.neighbors_directed(instance, Direction::Incoming) {
-            match self.graph.node_weight(node) {
-                Some(Vertex::Group(_)) => citing.push(node),
-                Some(Vertex::Service(_)) => citing.extend(
-                    self.graph
-                        .neighbors_directed(node, Direction::Incoming)
-                        .filter(|&group| matches!(self.graph[group], Vertex::Group(_))),
-                ),
-                _ => {}
-            }
-        }
-        citing.sort();
-        citing.dedup();
-        citing
-            .into_iter()
-            .filter_map(|group| Some((group, self.group_owner(group)?)))
-            .collect()
+    pub fn dependent_groups(&self, instance: NodeIndex) -> &[(NodeIndex, NodeIndex)] {
+        self.adjacency
+            .dependents
+            .get(instance.index())
+            .map_or(&[], Vec::as_slice)
     }
 
     /// The instance a group belongs to.
@@ -321,10 +402,10 @@ impl DependencyGraph {
     /// `svcs -d`: the FMRIs `instance` depends on (instances, services and files), in the
     /// order written, each once.
     pub fn dependencies(&self, instance: NodeIndex) -> Vec<String> {
-        let mut seen = HashSet::new();
+        let mut seen = FastSet::default();
         let mut out = Vec::new();
         for (group, _) in self.groups(instance) {
-            for target in self.targets(group) {
+            for &target in self.targets(group) {
                 let text = match target {
                     Target::Instance(node) | Target::Service(node) => {
                         self.fmri(node).map(Fmri::to_string)
@@ -348,8 +429,8 @@ impl DependencyGraph {
     pub fn dependents(&self, instance: NodeIndex) -> Vec<NodeIndex> {
         let mut owners: Vec<NodeIndex> = self
             .dependent_groups(instance)
-            .into_iter()
-            .map(|(_, owner)| owner)
+            .iter()
+            .map(|&(_, owner)| owner)
             .collect();
         owners.sort();
         owners.dedup();
@@ -376,21 +457,51 @@ impl DependencyGraph {
 /// One dependency waiting for its group vertex.
 struct PendingDependency {
     owner: NodeIndex,
-    dependency: Dependency,
-    declared_by: Option<Fmri>,
+    declared: Declared,
+}
+
+/// Where a pending dependency comes from.
+enum Declared {
+    /// The owner's own (composed) definition, `dependencies[index]`.
+    Own {
+        definition: Arc<EffectiveInstance>,
+        index: usize,
+    },
+    /// A `<dependent>` of another entity.
+    Dependent { dependency: Dependency, by: Fmri },
+}
+
+impl PendingDependency {
+    fn dependency(&self) -> Option<&Dependency> {
+        match &self.declared {
+            Declared::Own { definition, index } => definition.settings.dependencies.get(*index),
+            Declared::Dependent { dependency, .. } => Some(dependency),
+        }
+    }
+
+    fn declared_by(&self) -> Option<Fmri> {
+        match &self.declared {
+            Declared::Own { .. } => None,
+            Declared::Dependent { by, .. } => Some(by.clone()),
+        }
+    }
 }
 
 #[derive(Default)]
 struct Builder {
     graph: DiGraph<Vertex, ()>,
-    by_fmri: HashMap<Fmri, NodeIndex>,
-    files: HashMap<String, NodeIndex>,
+    by_fmri: FastMap<Fmri, NodeIndex>,
+    files: FastMap<String, NodeIndex>,
     instances: Vec<NodeIndex>,
-    definitions: HashMap<NodeIndex, Arc<EffectiveInstance>>,
+    definitions: FastMap<NodeIndex, Arc<EffectiveInstance>>,
     /// Service name -> its configured instances.
-    service_instances: HashMap<String, Vec<NodeIndex>>,
+    service_instances: FastMap<String, Vec<NodeIndex>>,
     pending: Vec<PendingDependency>,
-    invalid: HashMap<NodeIndex, String>,
+    /// Owner -> its entries in `pending`.
+    pending_of: FastMap<NodeIndex, Vec<usize>>,
+    /// Dependency entity text -> its vertex (or why it has none).
+    targets_seen: FastMap<Box<str>, Result<NodeIndex, String>>,
+    invalid: FastMap<NodeIndex, String>,
     problems: Vec<GraphProblem>,
 }
 
@@ -414,7 +525,7 @@ impl Builder {
     }
 
     fn add_service(&mut self, service: &Service, effective: Vec<Arc<EffectiveInstance>>) {
-        if Fmri::service(&service.name).is_ok_and(|fmri| Some(fmri) == self.startd_service()) {
+        if service.name.trim_start_matches('/') == STARTD_SERVICE {
             self.problem(
                 format!("svc:/{}", service.name),
                 "svc.startd is built in; a manifest cannot redefine it",
@@ -449,12 +560,14 @@ impl Builder {
                 .entry(effective.service.clone())
                 .or_default()
                 .push(node);
-            for dependency in &effective.settings.dependencies {
+            for (index, dependency) in effective.settings.dependencies.iter().enumerate() {
                 if !dependency.delete {
                     self.pending.push(PendingDependency {
                         owner: node,
-                        dependency: dependency.clone(),
-                        declared_by: None,
+                        declared: Declared::Own {
+                            definition: Arc::clone(&effective),
+                            index,
+                        },
                     });
                 }
             }
@@ -462,14 +575,26 @@ impl Builder {
         }
     }
 
-    fn startd_service(&self) -> Option<Fmri> {
-        Fmri::parse(STARTD_FMRI).ok()?.service_fmri()
-    }
-
     /// `<dependent>`s: each becomes a dependency of its target (every instance of it, when
     /// the target is a service) citing the declaring entity.
     fn add_dependents(&mut self, services: &[&Service]) {
-        for service in services {
+        let declares = |service: &&&Service| {
+            !service.settings.dependents.is_empty()
+                || service
+                    .instances
+                    .iter()
+                    .any(|instance| !instance.settings.dependents.is_empty())
+        };
+        if !services.iter().any(|service| declares(&service)) {
+            return;
+        }
+        for (index, pending) in self.pending.iter().enumerate() {
+            self.pending_of
+                .entry(pending.owner)
+                .or_default()
+                .push(index);
+        }
+        for service in services.iter().filter(declares) {
             let Ok(service_fmri) = Fmri::service(&service.name) else {
                 continue;
             };
@@ -525,10 +650,13 @@ impl Builder {
         declaring: &Fmri,
         dependent: &crate::manifest::Dependent,
     ) {
-        let existing = self
-            .pending
-            .iter()
-            .position(|p| p.owner == owner && p.dependency.name == dependent.name);
+        let existing = self.pending_of.get(&owner).and_then(|indices| {
+            indices.iter().copied().find(|&i| {
+                self.pending[i]
+                    .dependency()
+                    .is_some_and(|d| d.name == dependent.name)
+            })
+        });
         let dependency = Dependency {
             name: dependent.name.clone(),
             grouping: dependent.grouping,
@@ -540,8 +668,10 @@ impl Builder {
         };
         let pending = PendingDependency {
             owner,
-            dependency,
-            declared_by: Some(declaring.clone()),
+            declared: Declared::Dependent {
+                dependency,
+                by: declaring.clone(),
+            },
         };
         match existing {
             Some(index) if dependent.r#override => self.pending[index] = pending,
@@ -556,7 +686,13 @@ impl Builder {
                     ),
                 );
             }
-            None => self.pending.push(pending),
+            None => {
+                self.pending_of
+                    .entry(owner)
+                    .or_default()
+                    .push(self.pending.len());
+                self.pending.push(pending);
+            }
         }
     }
 
@@ -577,15 +713,13 @@ impl Builder {
 
     fn add_dependencies(&mut self) {
         let pending = std::mem::take(&mut self.pending);
-        for PendingDependency {
-            owner,
-            dependency,
-            declared_by,
-        } in pending
-        {
-            let Some(owner_fmri) = self.fmri_of(owner) else {
+        for item in &pending {
+            let owner = item.owner;
+            let (Some(owner_fmri), Some(dependency)) = (self.fmri_of(owner), item.dependency())
+            else {
                 continue;
             };
+            let declared_by = item.declared_by();
             let group = self.graph.add_node(Vertex::Group(DependencyGroup {
                 owner: owner_fmri,
                 name: dependency.name.clone(),
@@ -618,8 +752,18 @@ impl Builder {
         }
     }
 
-    /// The vertex a dependency's entity names, created on first mention.
+    /// The vertex a dependency's entity names, created on first mention (each distinct text
+    /// is parsed once).
     fn target_node(&mut self, text: &str) -> Result<NodeIndex, String> {
+        if let Some(known) = self.targets_seen.get(text) {
+            return known.clone();
+        }
+        let answer = self.parse_target(text);
+        self.targets_seen.insert(text.into(), answer.clone());
+        answer
+    }
+
+    fn parse_target(&mut self, text: &str) -> Result<NodeIndex, String> {
         let fmri = Fmri::parse(text).map_err(|error| format!("which is not an FMRI ({error})"))?;
         match fmri.kind() {
             FmriKind::File => {
@@ -666,13 +810,15 @@ impl Builder {
     }
 
     fn finish(self) -> DependencyGraph {
+        let adjacency = Adjacency::of(&self.graph);
         let mut graph = DependencyGraph {
+            adjacency,
             graph: self.graph,
             by_fmri: self.by_fmri,
             files: self.files,
             instances: self.instances,
             definitions: self.definitions,
-            cycles: HashMap::new(),
+            cycles: FastMap::default(),
             invalid: self.invalid,
             problems: self.problems,
         };

@@ -61,7 +61,7 @@ fn service_dependencies_are_inherited_by_every_instance() {
 fn a_dependent_becomes_a_dependency_of_its_target() {
     let graph = DependencyGraph::build(&services(CHAIN));
     let a = graph.instance(&fmri("svc:/a:default")).expect("imported");
-    let groups = graph.groups(a);
+    let groups: Vec<_> = graph.groups(a).collect();
     assert_eq!(groups.len(), 1);
     let (group, dependency) = groups[0];
     assert_eq!(dependency.name, "c-before-a");

@@ -408,3 +408,69 @@ fn shutdown_while_starting_stops_it_once_started_and_starts_nothing_else() {
     assert_eq!(world.runs_of("svc:/web:default", MethodName::Start), 0);
     assert_eq!(world.daemons("svc:/db:default"), 0);
 }
+
+/// Found by the property test: s0 is restarted (its stop already in flight) and then marked
+/// for maintenance; s2, taken down with it, waits for its own dependents s5 and s7 (s7 still
+/// starting). s0 settles first; s5 must not start again before s2's stop is over, or s2
+/// waits for it forever.
+#[test]
+fn dependents_taken_down_stay_down_until_every_stop_of_the_take_down_is_over() {
+    let mut world = World::new();
+    world.behave(
+        "svc:/s0:default",
+        MethodName::Start,
+        smf_core::sim::Script::Exit {
+            after_ms: 400,
+            status: smf_core::engine::MethodStatus::Exited(0),
+            daemon: true,
+        },
+    );
+    world.import(&bundle(&[
+        service("s0", true, ""),
+        service(
+            "s1",
+            false,
+            &dep("d0", "require_all", "error", &["svc:/s0:default"]),
+        ),
+        service(
+            "s2",
+            false,
+            &dep("d0", "optional_all", "restart", &["svc:/s0:default"]),
+        ),
+        service("s3", true, ""),
+        service(
+            "s5",
+            true,
+            &dep(
+                "d0",
+                "require_any",
+                "restart",
+                &["svc:/s2:default", "svc:/s3:default"],
+            ),
+        ),
+        service(
+            "s7",
+            true,
+            &dep("d0", "require_any", "restart", &["svc:/s2"]),
+        ),
+    ]));
+    world.run();
+    world.enable("svc:/s2:default");
+    world.step(None);
+    world.restart("svc:/s0:default");
+    world.mark("svc:/s0:default", MarkState::Maintenance, false, false);
+    world.run();
+    assert!(
+        world.engine().is_settled(),
+        "{:#?}",
+        world.engine().statuses()
+    );
+    assert_states(
+        &world,
+        &[
+            ("svc:/s0:default", State::Maintenance),
+            ("svc:/s2:default", State::Online),
+            ("svc:/s5:default", State::Online),
+        ],
+    );
+}
