@@ -130,11 +130,17 @@ fn check_boot(id: &str, services: &[Service]) -> Option<Duration> {
         assert_eq!(world.state(&fmri), Some(State::Online), "{fmri}");
     }
     let simulated = world.now().millis() - boot_started.millis();
+    let counters = world.engine().counters();
+    let per = |count: u64| count as f64 / services.len() as f64;
     println!(
         "simulate_to_online/{id}: {} instances, {} dependency edges: all online after \
-         {simulated} simulated ms; one untimed check run took {elapsed:.1?}",
+         {simulated} simulated ms; one untimed check run took {elapsed:.1?}; per instance: \
+         {:.2} events, {:.2} evaluations, {:.2} state changes",
         services.len(),
         smf_benches::edge_count(services),
+        per(counters.events),
+        per(counters.evaluations),
+        per(counters.transitions),
     );
     Some(elapsed)
 }

@@ -270,6 +270,7 @@ impl Engine {
             return;
         }
         let before = (record.state, record.next_state);
+        self.counters.transitions += 1;
         record.state = state;
         record.next_state = next_state;
         record.reason = reason;
@@ -307,7 +308,7 @@ impl Engine {
     }
 
     /// Whether an `exclude_all` dependency cites `fmri`.
-    fn is_excluded(&self, fmri: &Fmri) -> bool {
+    pub(crate) fn is_excluded(&self, fmri: &Fmri) -> bool {
         self.node(fmri).is_some_and(|node| {
             self.graph.dependent_groups(node).iter().any(|&(group, _)| {
                 self.graph

@@ -126,6 +126,20 @@ pub struct Engine {
     actions: Vec<Action>,
     now: Timestamp,
     shutting_down: bool,
+    counters: Counters,
+}
+
+/// How much work the engine has done, for benchmarks that check the work stays linear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    /// Events handled.
+    pub events: u64,
+    /// Instance evaluations (each one a look at the instance's dependency groups at most).
+    pub evaluations: u64,
+    /// State changes.
+    pub transitions: u64,
+    /// Graph builds.
+    pub graph_builds: u64,
 }
 
 impl Default for Engine {
@@ -174,12 +188,14 @@ impl Engine {
             actions: Vec::new(),
             now: Timestamp(0),
             shutting_down: false,
+            counters: Counters::default(),
         }
     }
 
     /// Handles one event at time `now` and returns what the shell must do, in order.
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Action> {
         self.now = self.now.max(now);
+        self.counters.events += 1;
         match event {
             Event::Imported { kind, services } => self.import(kind, services),
             Event::Removed { services } => self.remove(&services),
@@ -220,6 +236,11 @@ impl Engine {
         }
         self.run_queue();
         std::mem::take(&mut self.actions)
+    }
+
+    /// How much work has been done so far.
+    pub fn counters(&self) -> Counters {
+        self.counters
     }
 
     /// When the shell must next send `DeadlineReached`.
@@ -317,6 +338,7 @@ impl Engine {
     fn run_queue(&mut self) {
         while let Some(fmri) = self.queue.pop_front() {
             self.queued.remove(&fmri);
+            self.counters.evaluations += 1;
             self.evaluate(&fmri);
         }
     }
@@ -441,6 +463,7 @@ impl Engine {
     fn rebuild(&mut self) {
         let cache = &mut self.effective;
         self.memo.clear();
+        self.counters.graph_builds += 1;
         self.graph = DependencyGraph::build_with(&self.services, |service| {
             cache
                 .entry(service.name.clone())

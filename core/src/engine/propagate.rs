@@ -257,7 +257,7 @@ impl Engine {
         if terminal(before) != terminal(after) {
             starts.push(fmri.clone());
         }
-        if !before.0.is_running() && after.0.is_running() {
+        if !before.0.is_running() && after.0.is_running() && self.is_excluded(fmri) {
             starts.extend(
                 self.citing(fmri)
                     .into_iter()
@@ -304,8 +304,16 @@ impl Engine {
 
     /// Queues every instance that cites `fmri` (a state change may matter to them).
     pub(crate) fn queue_dependents(&mut self, fmri: &Fmri) {
-        for citation in self.citing(fmri) {
-            self.queue(&citation.owner);
+        let Some(node) = self.node(fmri) else {
+            return;
+        };
+        // Straight from the graph's slice into the queue: this runs at every state change.
+        for &(_, owner) in self.graph.dependent_groups(node) {
+            if let Some(owner) = self.graph.fmri(owner)
+                && self.queued.insert(owner.clone())
+            {
+                self.queue.push_back(owner.clone());
+            }
         }
     }
 

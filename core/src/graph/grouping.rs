@@ -72,7 +72,11 @@ pub struct Memo(FastMap<NodeIndex, Option<Satisfaction>>);
 impl Memo {
     /// Forgets every answer (a state changed).
     pub fn clear(&mut self) {
-        self.0.clear();
+        // `HashMap::clear` costs the map's capacity even when it is empty; the engine clears
+        // at every state change that matters, so only a non-empty memo is dropped.
+        if !self.0.is_empty() {
+            self.0 = FastMap::default();
+        }
     }
 }
 

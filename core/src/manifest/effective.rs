@@ -55,7 +55,12 @@ impl EffectiveInstance {
 
     /// The context a method runs with: the method's own context over the instance's.
     pub fn method_context(&self, method: &ExecMethod) -> MethodContext {
-        let base = self.settings.method_context.clone().unwrap_or_default();
+        let base = self
+            .settings
+            .method_context
+            .as_deref()
+            .cloned()
+            .unwrap_or_default();
         match &method.method_context {
             Some(own) => compose_context(&base, own),
             None => base,
@@ -147,7 +152,7 @@ pub fn compose(service: &Settings, instance: &Settings) -> Settings {
         dependencies: by_name(&service.dependencies, &instance.dependencies, |d| &d.name),
         dependents: by_name(&service.dependents, &instance.dependents, |d| &d.name),
         method_context: match (&service.method_context, &instance.method_context) {
-            (Some(base), Some(own)) => Some(compose_context(base, own)),
+            (Some(base), Some(own)) => Some(Box::new(compose_context(base, own))),
             (base, own) => own.clone().or_else(|| base.clone()),
         },
         exec_methods: by_name(&service.exec_methods, &instance.exec_methods, |m| &m.name),

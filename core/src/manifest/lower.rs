@@ -509,7 +509,7 @@ impl<'a> Lowerer<'a> {
                     settings.dependents.push(dependent);
                 }
             }
-            "method_context" => settings.method_context = Some(self.method_context(at)),
+            "method_context" => settings.method_context = Some(Box::new(self.method_context(at))),
             "exec_method" => {
                 if let Some(method) = self.exec_method(at) {
                     settings.exec_methods.push(method);

@@ -37,7 +37,7 @@ impl Lowerer<'_> {
         let mut method_context = None;
         for child in children(&at) {
             if child.element.name == "method_context" {
-                method_context = Some(self.method_context(child));
+                method_context = Some(Box::new(self.method_context(child)));
             }
         }
         let properties = self.nested_properties(at, &["method_context", "stability"]);

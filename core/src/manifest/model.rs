@@ -102,7 +102,7 @@ pub struct Settings {
     pub dependents: Vec<Dependent>,
     /// The default method context for every method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method_context: Option<MethodContext>,
+    pub method_context: Option<Box<MethodContext>>,
     /// `<exec_method>` elements.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exec_methods: Vec<ExecMethod>,
@@ -247,7 +247,7 @@ pub struct ExecMethod {
     pub timeout: Timeout,
     /// This method's own context (overrides the entity's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub method_context: Option<MethodContext>,
+    pub method_context: Option<Box<MethodContext>>,
     /// `delete="true"`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub delete: bool,
