@@ -12,7 +12,8 @@
 //! - [`engine`]: the SMF state machine, sans I/O: `Engine::handle(event, now) -> actions`.
 //! - [`explain`]: why an instance is not running and what it takes down (`svcs -x`).
 //! - [`sim`]: the engine in a simulated world (fake clock, fake processes) for tests and
-//!   benchmarks. [`state`] and [`signal`]: the vocabulary they share.
+//!   benchmarks. [`state`] and [`signal`]: the vocabulary they share; [`fast_hash`]: the
+//!   hash their maps use.
 //!
 //! A manifest, imported into the engine: DHCP waits for the network, because its manifest
 //! says so.
