@@ -267,23 +267,13 @@ impl World {
     /// Every daemon of `fmri` dumps core at once (a crash): for a child instance its process.
     pub fn crash(&mut self, fmri: &str) {
         let fmri = fmri_of(fmri);
-        self.daemons.insert(fmri.clone(), 0);
-        let runs: Vec<RunId> = self
-            .runs
-            .iter()
-            .filter(|(_, run)| run.fmri == fmri && run.method == MethodName::Start)
-            .map(|(id, _)| *id)
-            .collect();
-        for run in &runs {
-            self.finish_run_soon(
-                *run,
-                MethodStatus::Signaled {
-                    signal: Signal::SEGV,
-                    core_dumped: true,
-                },
-                1,
-            );
-        }
+        self.kill_processes(
+            &fmri,
+            MethodStatus::Signaled {
+                signal: Signal::SEGV,
+                core_dumped: true,
+            },
+        );
         self.schedule(
             1,
             Pending::Event(Event::ProcessFaulted {
@@ -292,6 +282,21 @@ impl World {
             }),
         );
         self.schedule(2, Pending::Event(Event::ContractEmptied { fmri }));
+    }
+
+    /// Every process of `fmri` dies: its daemons now, its start method (a child instance's
+    /// process) 1 ms later with `status`.
+    fn kill_processes(&mut self, fmri: &Fmri, status: MethodStatus) {
+        self.daemons.insert(fmri.clone(), 0);
+        let runs: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, run)| run.fmri == *fmri && run.method == MethodName::Start)
+            .map(|(id, _)| *id)
+            .collect();
+        for run in runs {
+            self.finish_run_soon(run, status.clone(), 1);
+        }
     }
 
     /// Every daemon of `fmri` exits cleanly (status 0): the contract empties.
@@ -517,23 +522,13 @@ impl World {
                 if self.stubborn.contains(&fmri) && signal != Signal::KILL {
                     return;
                 }
-                self.daemons.insert(fmri.clone(), 0);
-                let runs: Vec<RunId> = self
-                    .runs
-                    .iter()
-                    .filter(|(_, run)| run.fmri == fmri && run.method == MethodName::Start)
-                    .map(|(id, _)| *id)
-                    .collect();
-                for run in runs {
-                    self.finish_run_soon(
-                        run,
-                        MethodStatus::Signaled {
-                            signal,
-                            core_dumped: false,
-                        },
-                        1,
-                    );
-                }
+                self.kill_processes(
+                    &fmri,
+                    MethodStatus::Signaled {
+                        signal,
+                        core_dumped: false,
+                    },
+                );
                 self.schedule(2, Pending::Event(Event::ContractEmptied { fmri }));
             }
             Action::AbandonContract { fmri } => {

@@ -227,15 +227,7 @@ impl Engine {
                     }
                     self.enter_maintenance(fmri, reason, Leftovers::Abandon);
                 } else {
-                    self.take_down(
-                        fmri,
-                        StopPlan {
-                            target: State::Maintenance,
-                            reason,
-                            class: ErrorClass::Restart,
-                            reset: false,
-                        },
-                    );
+                    self.take_down(fmri, StopPlan::maintenance(reason));
                 }
             }
         }

@@ -52,6 +52,16 @@ pub(crate) struct StopPlan {
 }
 
 impl StopPlan {
+    /// Into maintenance, as an administrator (or another service) asked.
+    pub(crate) fn maintenance(reason: Reason) -> StopPlan {
+        StopPlan {
+            target: State::Maintenance,
+            reason,
+            class: ErrorClass::Restart,
+            reset: false,
+        }
+    }
+
     /// Stop and start again when possible: a non-error stop (error class restart).
     pub(crate) fn restart(reason: Reason, reset: bool) -> StopPlan {
         StopPlan {
@@ -219,6 +229,16 @@ impl Record {
     /// Maintenance was requested and not cleared.
     pub(crate) fn maintenance_requested(&self) -> bool {
         self.admin.maintenance || self.temporary_maintenance
+    }
+
+    /// Why it is (to be) in maintenance on request: another service's, or an
+    /// administrator's.
+    pub(crate) fn requested_reason(&self) -> Reason {
+        if self.requested_by.is_some() {
+            Reason::ServiceRequest
+        } else {
+            Reason::AdministrativeRequest
+        }
     }
 
     pub(crate) fn is_busy(&self) -> bool {

@@ -21,12 +21,12 @@
 //!   dependents from this; smf does not (issue 3: "disabling an instance takes its
 //!   require_all dependents offline"), see ARCHITECTURE.md.
 
-use crate::fast_hash::FastSet;
 use std::collections::VecDeque;
 
 use super::instance::{Leftovers, StopPlan, Work};
 use super::reason::{ErrorClass, Reason};
 use super::{Engine, View};
+use crate::fast_hash::FastSet;
 use crate::fmri::Fmri;
 use crate::graph::{Evaluator, Satisfaction};
 use crate::manifest::{Grouping, RestartOn};
@@ -95,11 +95,7 @@ impl Engine {
             State::Uninitialized => {
                 let init = record.start_reason;
                 if record.maintenance_requested() {
-                    let reason = if record.requested_by.is_some() {
-                        Reason::ServiceRequest
-                    } else {
-                        Reason::AdministrativeRequest
-                    };
+                    let reason = record.requested_reason();
                     self.transition(fmri, State::Maintenance, None, reason);
                 } else if !enabled {
                     let reason = if record.removing || record.admin.enabled == Some(false) {
@@ -170,20 +166,8 @@ impl Engine {
                         },
                     );
                 } else if record.maintenance_requested() {
-                    let reason = if record.requested_by.is_some() {
-                        Reason::ServiceRequest
-                    } else {
-                        Reason::AdministrativeRequest
-                    };
-                    self.take_down(
-                        fmri,
-                        StopPlan {
-                            target: State::Maintenance,
-                            reason,
-                            class: ErrorClass::Restart,
-                            reset: false,
-                        },
-                    );
+                    let reason = record.requested_reason();
+                    self.take_down(fmri, StopPlan::maintenance(reason));
                 } else if cycle {
                     self.cycle_found(fmri, node);
                 } else if invalid {

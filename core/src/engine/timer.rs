@@ -2,9 +2,9 @@
 //! [`Timers::next_deadline`] and reports `DeadlineReached`; a timer that no longer matters is
 //! cancelled here, so a stale one can never fire in the shell.
 
-use crate::fast_hash::FastMap;
 use std::collections::BTreeSet;
 
+use crate::fast_hash::FastMap;
 use crate::fmri::Fmri;
 use crate::state::Timestamp;
 

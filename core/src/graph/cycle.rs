@@ -11,13 +11,13 @@
 //! the completing instance of a component is chosen its dependencies are set aside and the
 //! rest of the component is searched again, so overlapping cycles are each broken once.
 
-use crate::fast_hash::{FastMap, FastSet};
 use std::collections::VecDeque;
 
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use super::{DependencyGraph, Target};
+use crate::fast_hash::{FastMap, FastSet};
 use crate::fmri::Fmri;
 use crate::manifest::Grouping;
 

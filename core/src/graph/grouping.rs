@@ -26,11 +26,11 @@
 //! The recursive question "can this offline instance ever come up?" is answered without
 //! recursion (an explicit stack with memoisation), so depth costs nothing.
 
-use crate::fast_hash::FastMap;
 use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 use super::{DependencyGraph, Target};
+use crate::fast_hash::FastMap;
 use crate::manifest::Grouping;
 use crate::state::State;
 
