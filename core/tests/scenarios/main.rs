@@ -8,6 +8,7 @@ mod explain;
 mod faults;
 mod graph_shapes;
 mod readiness;
+mod robustness;
 
 use smf_core::engine::MethodName;
 use smf_core::sim::World;
