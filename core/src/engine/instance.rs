@@ -24,7 +24,7 @@ use petgraph::graph::NodeIndex;
 use crate::fast_hash::FastMap;
 use crate::graph::DependencyGraph;
 
-use super::action::{Action, AdminState, Transition};
+use super::action::{Action, AdminState, Duration, Transition};
 use super::event::{MethodName, MethodStatus, RunId};
 use super::method::Config;
 use super::reason::{ErrorClass, Reason};
@@ -239,6 +239,19 @@ impl Record {
         } else {
             Reason::AdministrativeRequest
         }
+    }
+
+    /// A contract instance whose start method leaves processes to watch: one that is up
+    /// with none of them left has exited.
+    pub(crate) fn watches_contract(&self) -> bool {
+        self.config.duration == Duration::Contract
+            && !self.nodaemon
+            && !self.config.milestone
+            && self
+                .definition
+                .as_ref()
+                .and_then(|d| d.method("start"))
+                .is_some_and(|m| matches!(m.exec, crate::manifest::Exec::Command(_)))
     }
 
     pub(crate) fn is_busy(&self) -> bool {

@@ -126,15 +126,7 @@ impl Engine {
             return;
         };
         record.work = Work::Idle;
-        let empty = record.config.duration == Duration::Contract
-            && !record.contract
-            && !record.nodaemon
-            && !record.config.milestone
-            && record
-                .definition
-                .as_ref()
-                .and_then(|d| d.method("start"))
-                .is_some_and(|m| matches!(m.exec, Exec::Command(_)));
+        let empty = record.watches_contract() && !record.contract;
         // Dependents are told only if it is staying up: a stop requested while it was
         // starting (disable, maintenance, shutdown) comes first.
         let leaving_for = if !record.enabled() {

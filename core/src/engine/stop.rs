@@ -38,10 +38,10 @@ impl Engine {
                 }
                 return;
             }
-            Work::Refreshing { run, .. } => {
-                let run = *run;
-                self.runs.remove(&run);
-                self.disarm(fmri);
+            // One method at a time: the stop follows the refresh.
+            Work::Refreshing { .. } => {
+                record.pending_stop = Some(plan);
+                return;
             }
             Work::Idle => {}
         }
@@ -449,6 +449,7 @@ impl Engine {
         };
         record.work = Work::Idle;
         let (state, reason) = (record.state, record.reason);
+        let emptied = record.watches_contract() && !record.contract && record.state.is_running();
         if !status.is_success() {
             self.log(
                 fmri,
@@ -456,6 +457,11 @@ impl Engine {
             );
         }
         self.transition(fmri, state, None, reason);
+        if emptied {
+            // Its processes went while the refresh method ran.
+            self.all_processes_exited(fmri);
+            return;
+        }
         if status.is_success() {
             self.propagate_refresh(fmri);
         }

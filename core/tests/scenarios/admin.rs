@@ -474,3 +474,74 @@ fn dependents_taken_down_stay_down_until_every_stop_of_the_take_down_is_over() {
         ],
     );
 }
+
+fn app_with_refresh() -> String {
+    "<service name='app' type='service' version='1'><create_default_instance enabled='true'/>
+       <exec_method type='method' name='start' exec='/usr/bin/app' timeout_seconds='5'/>
+       <exec_method type='method' name='stop' exec=':kill' timeout_seconds='5'/>
+       <exec_method type='method' name='refresh' exec='/usr/bin/app-reload' timeout_seconds='5'/>
+     </service>"
+        .to_string()
+}
+
+fn slow_refresh(world: &mut World) {
+    world.script(
+        APP,
+        MethodName::Refresh,
+        smf_core::sim::Script::Exit {
+            after_ms: 1_000,
+            status: smf_core::engine::MethodStatus::Exited(0),
+            daemon: false,
+        },
+    );
+}
+
+#[test]
+fn a_disable_during_a_refresh_waits_for_the_refresh_method() {
+    let mut world = world(&[app_with_refresh()]);
+    slow_refresh(&mut world);
+    world.refresh(APP);
+    world.advance(100);
+    world.disable(APP);
+    world.advance(100);
+    // Still refreshing; nothing signalled yet.
+    assert_eq!(world.daemons(APP), 1);
+    world.run();
+    assert_states(&world, &[(APP, State::Disabled)]);
+    let position = |wanted: &dyn Fn(&smf_core::engine::Transition) -> bool| {
+        world
+            .transitions()
+            .iter()
+            .position(|t| t.fmri.as_str() == APP && wanted(t))
+            .expect("that transition happened")
+    };
+    let refreshed = position(&|t| {
+        t.state == State::Online && t.next_state.is_none() && t.at.millis() >= 1_000_001_000
+    });
+    let stopping = position(&|t| t.next_state == Some(State::Disabled));
+    assert!(
+        refreshed < stopping,
+        "the refresh ends before the stop begins"
+    );
+}
+
+#[test]
+fn processes_that_exit_during_a_refresh_are_noticed_when_it_ends() {
+    let mut world = world(&[app_with_refresh()]);
+    slow_refresh(&mut world);
+    world.refresh(APP);
+    world.advance(100);
+    world.exit_daemons(APP);
+    world.run();
+    assert_states(&world, &[(APP, State::Online)]);
+    assert_eq!(
+        world.runs_of(APP, MethodName::Start),
+        2,
+        "restarted after the refresh"
+    );
+    assert!(
+        world
+            .logs(APP)
+            .contains(&"Stopping because all processes in service exited.")
+    );
+}
