@@ -38,9 +38,17 @@ impl Engine {
                 }
                 return;
             }
-            // One method at a time: the stop follows the refresh.
+            // One method at a time: the stop follows the refresh; meanwhile dependents see
+            // it on its way out.
             Work::Refreshing { .. } => {
-                record.pending_stop = Some(plan);
+                let harsher = record
+                    .pending_stop
+                    .is_none_or(|pending| severity(plan.target) > severity(pending.target));
+                if harsher {
+                    record.pending_stop = Some(plan);
+                    let state = record.state;
+                    self.transition(fmri, state, Some(plan.target), plan.reason);
+                }
                 return;
             }
             Work::Idle => {}
@@ -450,11 +458,17 @@ impl Engine {
         record.work = Work::Idle;
         let (state, reason) = (record.state, record.reason);
         let emptied = record.watches_contract() && !record.contract && record.state.is_running();
+        let stop_waiting = record.pending_stop.is_some();
         if !status.is_success() {
             self.log(
                 fmri,
                 format!("Method \"refresh\" {}.", method::describe_status(&status)),
             );
+        }
+        if stop_waiting {
+            // A stop is waiting for this refresh: it goes first (evaluation starts it).
+            self.queue(fmri);
+            return;
         }
         self.transition(fmri, state, None, reason);
         if emptied {
