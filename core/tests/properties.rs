@@ -106,6 +106,10 @@ struct ServiceSpec<I = usize> {
     /// Has a refresh method (so a refresh is a state with a `*`), else refresh is `:true`.
     refresh_method: bool,
     behaviour: Behaviour,
+    /// `startd/duration`: contract (mostly), child or transient.
+    duration: &'static str,
+    /// `startd/readiness=notify`: online only once an `Op::Ready` says so.
+    notify: bool,
     deps: Vec<DepSpec<I>>,
 }
 
@@ -131,6 +135,8 @@ enum Op<I = usize> {
     Degraded(I),
     Crash(I),
     ExitDaemons(I),
+    /// The instance writes `READY=1` to `$NOTIFY_SOCKET`.
+    Ready(I),
     /// `world.step(None)` this many times.
     Steps(u8),
     /// `world.advance(ms)`, one step at a time.
@@ -172,6 +178,7 @@ impl Op<Index> {
             Op::Degraded(who) => Op::Degraded(who.index(n)),
             Op::Crash(who) => Op::Crash(who.index(n)),
             Op::ExitDaemons(who) => Op::ExitDaemons(who.index(n)),
+            Op::Ready(who) => Op::Ready(who.index(n)),
             Op::Steps(count) => Op::Steps(count),
             Op::Advance(ms) => Op::Advance(ms),
         }
@@ -213,6 +220,8 @@ fn resolve_service(i: usize, raw: ServiceSpec<Index>) -> ServiceSpec {
         enabled: raw.enabled,
         refresh_method: raw.refresh_method,
         behaviour: raw.behaviour,
+        duration: raw.duration,
+        notify: raw.notify,
         deps,
     }
 }
@@ -259,19 +268,23 @@ fn service_spec() -> impl Strategy<Value = ServiceSpec<Index>> {
             targets,
         },
     );
+    let duration = prop_oneof![8 => Just("contract"), 2 => Just("child"), 1 => Just("transient")];
     (
         prop::bool::weighted(0.95),
         prop::bool::weighted(0.85),
         prop::bool::weighted(0.3),
         behaviour,
+        (duration, prop::bool::weighted(0.1)),
         vec(dep, 0..=3),
     )
         .prop_map(
-            |(present, enabled, refresh_method, behaviour, deps)| ServiceSpec {
+            |(present, enabled, refresh_method, behaviour, (duration, notify), deps)| ServiceSpec {
                 present,
                 enabled,
                 refresh_method,
                 behaviour,
+                duration,
+                notify: notify && duration != "transient",
                 deps,
             },
         )
@@ -291,6 +304,7 @@ fn op() -> impl Strategy<Value = Op<Index>> {
         1 => who().prop_map(Op::Degraded),
         3 => who().prop_map(Op::Crash),
         2 => who().prop_map(Op::ExitDaemons),
+        2 => who().prop_map(Op::Ready),
         6 => (1u8..=8).prop_map(Op::Steps),
         2 => prop_oneof![4 => 0u64..=30, 1 => 0u64..=40_000].prop_map(Op::Advance),
     ]
@@ -358,6 +372,12 @@ impl fmt::Debug for Scenario {
             if spec.refresh_method {
                 write!(f, " refresh-method")?;
             }
+            if spec.duration != "contract" {
+                write!(f, " duration={}", spec.duration)?;
+            }
+            if spec.notify {
+                write!(f, " notify")?;
+            }
             for (k, dep) in spec.deps.iter().enumerate() {
                 let targets: Vec<String> = dep
                     .targets
@@ -408,6 +428,7 @@ impl fmt::Debug for Scenario {
                 Op::Degraded(who) => format!("mark degraded s{who}"),
                 Op::Crash(who) => format!("crash s{who}"),
                 Op::ExitDaemons(who) => format!("exit_daemons s{who}"),
+                Op::Ready(who) => format!("ready s{who}"),
                 Op::Steps(count) => format!("steps {count}"),
                 Op::Advance(ms) => format!("advance {ms} ms"),
             })
@@ -441,6 +462,19 @@ fn manifest(services: &[ServiceSpec]) -> String {
                 let _ = write!(xml, "<service_fmri value='{}'/>", target.fmri());
             }
             xml.push_str("</dependency>");
+        }
+        if spec.duration != "contract" || spec.notify {
+            let _ = write!(
+                xml,
+                "<property_group name='startd' type='framework'>\
+                 <propval name='duration' type='astring' value='{}'/>{}</property_group>",
+                spec.duration,
+                if spec.notify {
+                    "<propval name='readiness' type='astring' value='notify'/>"
+                } else {
+                    ""
+                }
+            );
         }
         let _ = write!(
             xml,
@@ -1124,6 +1158,11 @@ fn apply(world: &mut World, checker: &mut Checker, op: &Op) -> Result<(), TestCa
         Op::Degraded(who) => world.mark(&name(who), MarkState::Degraded, false, false),
         Op::Crash(who) => world.crash(&name(who)),
         Op::ExitDaemons(who) => world.exit_daemons(&name(who)),
+        Op::Ready(who) => world.send(Event::Notified {
+            fmri: fmri(who),
+            ready: true,
+            status: None,
+        }),
         Op::Steps(count) => {
             for _ in 0..count {
                 if !world.step(None) {
@@ -1221,6 +1260,8 @@ fn spec(
         enabled,
         refresh_method: false,
         behaviour,
+        duration: "contract",
+        notify: false,
         deps: deps
             .iter()
             .map(|(grouping, restart_on, targets)| DepSpec {

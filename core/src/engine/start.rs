@@ -13,6 +13,10 @@ use crate::manifest::Exec;
 use crate::signal::Signal;
 use crate::state::State;
 
+/// How long a child instance's process must have run for its exit 0 to reset the start
+/// history.
+pub(crate) const CHILD_SETTLED_MS: u64 = 1_000;
+
 impl Engine {
     // ----- start ---------------------------------------------------------------------------
 
@@ -300,7 +304,10 @@ impl Engine {
                 self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
             }
             _ => {
-                if status.is_success() {
+                // A child that ran and then exited 0 starts a fresh history, as in SMF; one
+                // that exits 0 at once keeps counting, so an exit-0 loop cannot spin.
+                let ran_ms = self.now.millis_since(record.start_began);
+                if status.is_success() && ran_ms >= CHILD_SETTLED_MS {
                     record.history.reset_starts();
                 }
                 self.log(

@@ -367,3 +367,42 @@ fn a_failing_stop_method_is_retried_then_maintenance() {
     );
     assert_eq!(world.daemons(APP), 0, "leftovers are killed");
 }
+
+#[test]
+fn a_child_that_exits_0_at_once_lands_in_maintenance_but_one_that_ran_restarts_for_ever() {
+    let child = startd(&[("duration", "astring", "child")]);
+    // Exits 0 after 100 ms, again and again: an exit-0 loop is still a loop.
+    let mut world = World::new();
+    world.behave(
+        APP,
+        MethodName::Start,
+        Script::Exit {
+            after_ms: 100,
+            status: MethodStatus::Exited(0),
+            daemon: false,
+        },
+    );
+    world.import(&bundle(&[service("app", true, &child)]));
+    world.run();
+    assert_states(&world, &[(APP, State::Maintenance)]);
+    assert_eq!(
+        world.status(APP).map(|s| s.reason),
+        Some(Reason::RestartingTooQuickly)
+    );
+
+    // Runs 10 s each time, then exits 0: each exit starts a fresh history, as in SMF.
+    let mut world = World::new();
+    world.behave(
+        APP,
+        MethodName::Start,
+        Script::Exit {
+            after_ms: 10_000,
+            status: MethodStatus::Exited(0),
+            daemon: false,
+        },
+    );
+    world.import(&bundle(&[service("app", true, &child)]));
+    world.advance(120_000);
+    assert_eq!(world.state(APP), Some(State::Online));
+    assert!(world.runs_of(APP, MethodName::Start) >= 10);
+}
