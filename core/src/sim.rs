@@ -51,6 +51,15 @@ impl Script {
         }
     }
 
+    /// Exits 0 after `after_ms`, leaving a daemon: a start that takes a while.
+    pub fn slow(after_ms: u64) -> Script {
+        Script::Exit {
+            after_ms,
+            status: MethodStatus::Exited(0),
+            daemon: true,
+        }
+    }
+
     /// Exits 0 after 10 ms and leaves nothing running.
     pub fn exit_without_daemon() -> Script {
         Script::Exit {

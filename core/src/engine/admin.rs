@@ -255,7 +255,7 @@ impl Engine {
     }
 
     pub(crate) fn deadline_reached(&mut self) {
-        for (_, fmri, _) in self.timers.due(self.now) {
+        for (_, fmri) in self.timers.due(self.now) {
             if let Some(record) = self.records.get_mut(&fmri) {
                 record.timer = None;
             }

@@ -29,7 +29,7 @@ use super::event::{MethodName, MethodStatus, RunId};
 use super::method::Config;
 use super::reason::{ErrorClass, Reason};
 use super::threshold::History;
-use super::timer::{TimerId, TimerKind};
+use super::timer::TimerId;
 use super::{Engine, InstanceStatus};
 use crate::fmri::Fmri;
 use crate::manifest::effective::EffectiveInstance;
@@ -155,16 +155,9 @@ pub(crate) struct Record {
 
 impl Record {
     pub(crate) fn new(fmri: Fmri, definition: Option<Arc<EffectiveInstance>>) -> Record {
-        let config = match &definition {
-            Some(definition) => Config::of(definition),
-            None => Config::of(&EffectiveInstance {
-                service: String::new(),
-                instance: String::new(),
-                service_kind: crate::manifest::ServiceKind::Milestone,
-                enabled: Some(true),
-                settings: Default::default(),
-            }),
-        };
+        let config = definition
+            .as_deref()
+            .map_or_else(Config::builtin, Config::of);
         Record {
             fmri,
             definition,
@@ -358,14 +351,12 @@ impl Engine {
         run
     }
 
-    pub(crate) fn arm(&mut self, fmri: &Fmri, timeout_ms: Option<u64>, kind: TimerKind) {
+    pub(crate) fn arm(&mut self, fmri: &Fmri, timeout_ms: Option<u64>) {
         self.disarm(fmri);
         let Some(timeout) = timeout_ms else {
             return;
         };
-        let id = self
-            .timers
-            .arm(self.now.plus_millis(timeout), fmri.clone(), kind);
+        let id = self.timers.arm(self.now.plus_millis(timeout), fmri.clone());
         if let Some(record) = self.records.get_mut(fmri) {
             record.timer = Some(id);
         }

@@ -98,6 +98,19 @@ pub(crate) struct Config {
 }
 
 impl Config {
+    /// svc.startd's own instance: nothing to run, like a milestone.
+    pub(crate) fn builtin() -> Config {
+        Config {
+            duration: Duration::Transient,
+            rate: StartRate::default(),
+            timeout_retry: true,
+            ignore_core: false,
+            ignore_signal: false,
+            notify: false,
+            milestone: true,
+        }
+    }
+
     pub(crate) fn of(definition: &EffectiveInstance) -> Config {
         let duration = match definition.duration().as_str() {
             "child" => Duration::Child,

@@ -114,8 +114,6 @@ pub struct Engine {
     runs: FastMap<RunId, (Fmri, MethodName)>,
     next_run: u64,
     timers: Timers,
-    /// Instances waiting for dependents to stop before stopping themselves.
-    waiters: FastSet<Fmri>,
     /// Instance being taken down -> what it holds offline until its stop is over.
     holds: FastMap<Fmri, Vec<Fmri>>,
     /// Dependent -> the instances waiting for it to stop.
@@ -180,7 +178,6 @@ impl Engine {
             runs: FastMap::default(),
             next_run: 0,
             timers: Timers::default(),
-            waiters: FastSet::default(),
             waiting_on: FastMap::default(),
             holds: FastMap::default(),
             queue: VecDeque::new(),
@@ -558,7 +555,6 @@ impl Engine {
             self.timers.cancel(timer);
         }
         self.runs.retain(|_, (owner, _)| owner != fmri);
-        self.waiters.remove(fmri);
         self.wake_waiters(fmri);
         self.release_holds(fmri);
         if record.contract {

@@ -7,7 +7,6 @@ use super::event::{MethodName, MethodStatus, RunId};
 use super::instance::{KILL_GRACE_MS, Leftovers, Record, StopPhase, StopPlan, Work};
 use super::method::{self, Outcome};
 use super::reason::{ErrorClass, Reason};
-use super::timer::TimerKind;
 use crate::fmri::Fmri;
 use crate::manifest::Exec;
 use crate::signal::Signal;
@@ -119,7 +118,7 @@ impl Engine {
             }
             self.become_running(fmri, State::Online, reason);
         } else {
-            self.arm(fmri, timeout, TimerKind::Method);
+            self.arm(fmri, timeout);
         }
     }
 
@@ -211,7 +210,7 @@ impl Engine {
                         );
                         return;
                     }
-                    self.arm(fmri, remaining, TimerKind::Method);
+                    self.arm(fmri, remaining);
                     return;
                 }
                 record.history.record_success();
@@ -333,14 +332,7 @@ impl Engine {
                     run: Some(current),
                     timed_out,
                 },
-            ) if current == run => {
-                if record.config.duration == Duration::Child && record.main_run == Some(run) {
-                    // A child that exits before it said it was ready.
-                    self.start_finished(&fmri, status, timed_out);
-                } else {
-                    self.start_finished(&fmri, status, timed_out);
-                }
-            }
+            ) if current == run => self.start_finished(&fmri, status, timed_out),
             (MethodName::Start, _) if record.main_run == Some(run) => {
                 self.child_exited(&fmri, status);
             }
@@ -452,7 +444,7 @@ impl Engine {
                     fmri: fmri.clone(),
                     signal: Signal::KILL,
                 });
-                self.arm(fmri, Some(KILL_GRACE_MS), TimerKind::Drain);
+                self.arm(fmri, Some(KILL_GRACE_MS));
             }
             Work::Stopping {
                 phase: StopPhase::Kill,

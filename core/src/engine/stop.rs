@@ -7,7 +7,6 @@ use super::event::{MethodName, MethodStatus};
 use super::instance::{DEFAULT_STOP_GRACE_MS, Leftovers, StopPhase, StopPlan, Work};
 use super::method::{self, Outcome};
 use super::reason::{ErrorClass, Reason};
-use super::timer::TimerKind;
 use crate::fmri::Fmri;
 use crate::manifest::Exec;
 use crate::signal::Signal;
@@ -71,7 +70,6 @@ impl Engine {
         if waiting.is_empty() {
             self.run_stop_method(fmri);
         } else {
-            self.waiters.insert(fmri.clone());
             for dependent in &waiting {
                 self.waiting_on
                     .entry(dependent.clone())
@@ -97,7 +95,6 @@ impl Engine {
             ..
         }) = self.records.get(waiter).map(|r| &r.work)
         else {
-            self.waiters.remove(waiter);
             return;
         };
         let down = waiting.iter().all(|dependent| {
@@ -106,7 +103,6 @@ impl Engine {
                 .is_none_or(|d| !d.state.is_running() && !d.is_busy())
         });
         if down {
-            self.waiters.remove(waiter);
             self.run_stop_method(waiter);
         }
     }
@@ -175,14 +171,14 @@ impl Engine {
                                 timed_out: false,
                             },
                         );
-                        self.arm(fmri, stop_timeout, TimerKind::Method);
+                        self.arm(fmri, stop_timeout);
                     }
                     Err(why) => {
                         self.log(
                             fmri,
                             format!("Could not expand method tokens in \"{command}\": {why}."),
                         );
-                        self.stop_failed(fmri, Reason::MethodFailed);
+                        self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
                     }
                 }
             }
@@ -196,7 +192,7 @@ impl Engine {
                         fmri,
                         "Invalid use of \":kill\" as stop method for transient service.",
                     );
-                    self.stop_failed(fmri, Reason::MethodFailed);
+                    self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
                     return;
                 }
                 let parsed = signal.as_deref().map_or(Some(Signal::TERM), Signal::parse);
@@ -233,7 +229,7 @@ impl Engine {
             signal,
         });
         self.set_phase(fmri, plan, StopPhase::Drain);
-        self.arm(fmri, remaining, TimerKind::Drain);
+        self.arm(fmri, remaining);
     }
 
     pub(crate) fn stop_method_finished(
@@ -252,7 +248,7 @@ impl Engine {
         match outcome {
             Outcome::Fatal => {
                 self.log(fmri, format!("Method \"stop\" {text}."));
-                self.stop_failed(fmri, Reason::MethodFailed);
+                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
             }
             Outcome::Retryable => {
                 let threshold = self
@@ -264,7 +260,7 @@ impl Engine {
                         fmri,
                         format!("Method \"stop\" failed repeatedly, last {text}."),
                     );
-                    self.stop_failed(fmri, Reason::FaultThresholdReached);
+                    self.enter_maintenance(fmri, Reason::FaultThresholdReached, Leftovers::Kill);
                 } else {
                     self.log(fmri, format!("Method \"stop\" {text}; retrying."));
                     self.run_stop_method(fmri);
@@ -281,18 +277,6 @@ impl Engine {
                 });
                 self.drain(fmri, Signal::TERM, timeout);
             }
-        }
-    }
-
-    /// The stop failed: kill what is left and go to maintenance.
-    pub(crate) fn stop_failed(&mut self, fmri: &Fmri, reason: Reason) {
-        let was_running = self
-            .records
-            .get(fmri)
-            .is_some_and(|record| record.state.is_running());
-        self.enter_maintenance(fmri, reason, Leftovers::Kill);
-        if was_running {
-            self.wake_waiters(fmri);
         }
     }
 
@@ -336,7 +320,6 @@ impl Engine {
         if was_running {
             self.propagate_stop(fmri, plan.class);
         }
-        self.wake_waiters(fmri);
         self.queue(fmri);
         self.collect_removed();
     }
@@ -345,7 +328,6 @@ impl Engine {
     pub(crate) fn enter_maintenance(&mut self, fmri: &Fmri, reason: Reason, leftovers: Leftovers) {
         self.disarm(fmri);
         self.runs.retain(|_, (owner, _)| owner != fmri);
-        self.waiters.remove(fmri);
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
@@ -374,7 +356,6 @@ impl Engine {
             };
             self.propagate_stop(fmri, class);
         }
-        self.wake_waiters(fmri);
         self.collect_removed();
     }
 
@@ -420,7 +401,7 @@ impl Engine {
                                 };
                             }
                             self.transition(fmri, state, Some(state), reason);
-                            self.arm(fmri, timeout, TimerKind::Method);
+                            self.arm(fmri, timeout);
                         }
                         Err(why) => {
                             self.log(

@@ -12,36 +12,27 @@ use crate::state::Timestamp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct TimerId(u64);
 
-/// What a timer is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimerKind {
-    /// A method run (or a start waiting for readiness) exceeded its timeout.
-    Method,
-    /// A stopping instance's processes did not exit within the stop timeout.
-    Drain,
-}
-
 /// Pending timers, ordered by deadline.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
     order: BTreeSet<(Timestamp, TimerId)>,
-    entries: FastMap<TimerId, (Timestamp, Fmri, TimerKind)>,
+    entries: FastMap<TimerId, (Timestamp, Fmri)>,
     next: u64,
 }
 
 impl Timers {
     /// Arms a timer.
-    pub(crate) fn arm(&mut self, at: Timestamp, fmri: Fmri, kind: TimerKind) -> TimerId {
+    pub(crate) fn arm(&mut self, at: Timestamp, fmri: Fmri) -> TimerId {
         self.next += 1;
         let id = TimerId(self.next);
         self.order.insert((at, id));
-        self.entries.insert(id, (at, fmri, kind));
+        self.entries.insert(id, (at, fmri));
         id
     }
 
     /// Cancels a timer (no effect if it already fired).
     pub(crate) fn cancel(&mut self, id: TimerId) {
-        if let Some((at, _, _)) = self.entries.remove(&id) {
+        if let Some((at, _)) = self.entries.remove(&id) {
             self.order.remove(&(at, id));
         }
     }
@@ -52,15 +43,15 @@ impl Timers {
     }
 
     /// Removes and returns every timer due at `now`, earliest first.
-    pub(crate) fn due(&mut self, now: Timestamp) -> Vec<(TimerId, Fmri, TimerKind)> {
+    pub(crate) fn due(&mut self, now: Timestamp) -> Vec<(TimerId, Fmri)> {
         let mut due = Vec::new();
         while let Some(&(at, id)) = self.order.first() {
             if at > now {
                 break;
             }
             self.order.remove(&(at, id));
-            if let Some((_, fmri, kind)) = self.entries.remove(&id) {
-                due.push((id, fmri, kind));
+            if let Some((_, fmri)) = self.entries.remove(&id) {
+                due.push((id, fmri));
             }
         }
         due
@@ -75,9 +66,9 @@ mod tests {
     fn fires_in_order_and_cancelled_timers_never_fire() {
         let fmri = Fmri::parse("svc:/a:b").expect("valid");
         let mut timers = Timers::default();
-        let late = timers.arm(Timestamp(30), fmri.clone(), TimerKind::Drain);
-        let early = timers.arm(Timestamp(10), fmri.clone(), TimerKind::Method);
-        let cancelled = timers.arm(Timestamp(20), fmri, TimerKind::Method);
+        let late = timers.arm(Timestamp(30), fmri.clone());
+        let early = timers.arm(Timestamp(10), fmri.clone());
+        let cancelled = timers.arm(Timestamp(20), fmri);
         timers.cancel(cancelled);
         assert_eq!(timers.next_deadline(), Some(Timestamp(10)));
         let due: Vec<TimerId> = timers.due(Timestamp(25)).into_iter().map(|t| t.0).collect();

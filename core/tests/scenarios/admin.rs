@@ -347,17 +347,13 @@ fn shutdown_stops_dependents_before_their_dependencies() {
     );
 }
 
-#[test]
-fn disabling_an_instance_while_it_starts_never_lets_its_dependents_start() {
+/// db takes a second to start; web requires it. Half a second in, db is still starting.
+fn db_starting_web_waiting() -> World {
     let mut world = World::new();
     world.script(
         "svc:/db:default",
         MethodName::Start,
-        smf_core::sim::Script::Exit {
-            after_ms: 1_000,
-            status: smf_core::engine::MethodStatus::Exited(0),
-            daemon: true,
-        },
+        smf_core::sim::Script::slow(1_000),
     );
     world.import(&bundle(&[
         service("db", true, ""),
@@ -368,6 +364,12 @@ fn disabling_an_instance_while_it_starts_never_lets_its_dependents_start() {
         ),
     ]));
     world.advance(500);
+    world
+}
+
+#[test]
+fn disabling_an_instance_while_it_starts_never_lets_its_dependents_start() {
+    let mut world = db_starting_web_waiting();
     world.disable("svc:/db:default");
     world.run();
     assert_states(
@@ -383,25 +385,7 @@ fn disabling_an_instance_while_it_starts_never_lets_its_dependents_start() {
 
 #[test]
 fn shutdown_while_starting_stops_it_once_started_and_starts_nothing_else() {
-    let mut world = World::new();
-    world.script(
-        "svc:/db:default",
-        MethodName::Start,
-        smf_core::sim::Script::Exit {
-            after_ms: 1_000,
-            status: smf_core::engine::MethodStatus::Exited(0),
-            daemon: true,
-        },
-    );
-    world.import(&bundle(&[
-        service("db", true, ""),
-        service(
-            "web",
-            true,
-            &dep("db", "require_all", "error", &["svc:/db:default"]),
-        ),
-    ]));
-    world.advance(500);
+    let mut world = db_starting_web_waiting();
     world.send(Event::Shutdown);
     world.run();
     assert!(world.engine().is_shut_down());
@@ -419,11 +403,7 @@ fn dependents_taken_down_stay_down_until_every_stop_of_the_take_down_is_over() {
     world.behave(
         "svc:/s0:default",
         MethodName::Start,
-        smf_core::sim::Script::Exit {
-            after_ms: 400,
-            status: smf_core::engine::MethodStatus::Exited(0),
-            daemon: true,
-        },
+        smf_core::sim::Script::slow(400),
     );
     world.import(&bundle(&[
         service("s0", true, ""),

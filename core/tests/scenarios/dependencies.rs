@@ -29,15 +29,7 @@ fn network_and_dhcp() -> Vec<String> {
 fn dhcp_starts_only_once_the_network_is_online() {
     let mut world = World::new();
     // The network takes two seconds to come up.
-    world.script(
-        NETWORK,
-        MethodName::Start,
-        Script::Exit {
-            after_ms: 2_000,
-            status: smf_core::engine::MethodStatus::Exited(0),
-            daemon: true,
-        },
-    );
+    world.script(NETWORK, MethodName::Start, Script::slow(2_000));
     world.import(&bundle(&network_and_dhcp()));
     world.advance(1_000);
     assert_states(&world, &[(NETWORK, State::Offline), (DHCP, State::Offline)]);
@@ -240,11 +232,7 @@ fn optional_all_waits_for_an_enabled_dependency_that_is_coming_up() {
     world.script(
         "svc:/extras:default",
         MethodName::Start,
-        Script::Exit {
-            after_ms: 3_000,
-            status: smf_core::engine::MethodStatus::Exited(0),
-            daemon: true,
-        },
+        Script::slow(3_000),
     );
     world.import(&bundle(&[
         service("extras", true, ""),

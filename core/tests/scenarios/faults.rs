@@ -406,3 +406,54 @@ fn a_child_that_exits_0_at_once_lands_in_maintenance_but_one_that_ran_restarts_f
     assert_eq!(world.state(APP), Some(State::Online));
     assert!(world.runs_of(APP, MethodName::Start) >= 10);
 }
+
+/// The shell may give up on a method itself (`MethodTimedOut`): the engine kills it as if its
+/// own timer had fired, and the kill's report is a failed start, retried.
+#[test]
+fn a_method_timed_out_report_kills_the_run_and_its_end_is_a_failure() {
+    use smf_core::engine::{Action, Engine, Event};
+    use smf_core::manifest::BundleKind;
+    use smf_core::signal::Signal;
+    use smf_core::state::Timestamp;
+
+    let xml = bundle(&[service("app", true, "")]);
+    let services = smf_core::manifest::parse("t.xml", xml.as_bytes())
+        .bundle
+        .expect("valid")
+        .services;
+    let mut engine = Engine::new();
+    let start = |actions: &[Action]| {
+        actions.iter().find_map(|action| match action {
+            Action::RunMethod(run) if run.method == MethodName::Start => Some(run.run),
+            _ => None,
+        })
+    };
+    let actions = engine.handle(
+        Event::Imported {
+            kind: BundleKind::Manifest,
+            services,
+        },
+        Timestamp::from_secs(10),
+    );
+    let run = start(&actions).expect("the start method runs");
+    let actions = engine.handle(Event::MethodTimedOut { run }, Timestamp::from_secs(11));
+    assert!(actions.contains(&Action::KillMethod {
+        run,
+        signal: Signal::KILL
+    }));
+    let killed = MethodStatus::Signaled {
+        signal: Signal::KILL,
+        core_dumped: false,
+    };
+    let actions = engine.handle(
+        Event::MethodExited {
+            run,
+            status: killed.clone(),
+        },
+        Timestamp::from_secs(11),
+    );
+    let retry = start(&actions).expect("retried at once");
+    assert_ne!(retry, run);
+    let status = engine.status(&smf_core::sim::fmri_of(APP)).expect("known");
+    assert_eq!((status.faults, status.start_status), (1, Some(killed)));
+}

@@ -71,15 +71,7 @@ fn a_service_that_never_says_ready_fails_at_the_start_timeout() {
 #[test]
 fn readiness_before_the_start_method_exits_counts() {
     let mut world = World::new();
-    world.script(
-        DB,
-        MethodName::Start,
-        Script::Exit {
-            after_ms: 1_000,
-            status: smf_core::engine::MethodStatus::Exited(0),
-            daemon: true,
-        },
-    );
+    world.script(DB, MethodName::Start, Script::slow(1_000));
     world.import(&bundle(&notify_db("contract")));
     world.advance(500);
     ready(&mut world, DB);
