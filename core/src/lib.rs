@@ -11,6 +11,7 @@
 //!   groupings' satisfaction rules; cycles; dependencies and dependents.
 //! - [`engine`]: the SMF state machine, sans I/O: `Engine::handle(event, now) -> actions`.
 //! - [`explain`]: why an instance is not running and what it takes down (`svcs -x`).
+//! - [`protocol`]: the requests and responses of svc.startd's control socket (JSON lines).
 //! - [`sim`]: the engine in a simulated world (fake clock, fake processes) for tests and
 //!   benchmarks. [`state`] and [`signal`]: the vocabulary they share; [`fast_hash`]: the
 //!   hash their maps use.
@@ -79,6 +80,7 @@ pub mod fast_hash;
 pub mod fmri;
 pub mod graph;
 pub mod manifest;
+pub mod protocol;
 pub mod signal;
 pub mod sim;
 pub mod state;

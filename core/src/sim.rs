@@ -561,6 +561,34 @@ impl World {
             Action::Forget { fmri } => {
                 self.daemons.remove(&fmri);
             }
+            Action::Adopt { fmri, main_run } => match main_run {
+                // A child instance: its process goes on, as a start method that never ends.
+                Some(run) => {
+                    let duration = self
+                        .engine
+                        .status(&fmri)
+                        .map_or(Duration::Child, |status| status.duration);
+                    self.runs.insert(
+                        run,
+                        LiveRun {
+                            fmri,
+                            method: MethodName::Start,
+                            duration,
+                            daemon: false,
+                            exit: None,
+                        },
+                    );
+                }
+                None => {
+                    let transient = self
+                        .engine
+                        .status(&fmri)
+                        .is_some_and(|status| status.duration == Duration::Transient);
+                    if !transient {
+                        self.daemons.insert(fmri, 1);
+                    }
+                }
+            },
         }
     }
 }

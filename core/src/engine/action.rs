@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::event::{MethodName, RunId};
+use super::method::ProcessSettings;
 use super::reason::Reason;
 use crate::fmri::Fmri;
 use crate::manifest::MethodContext;
@@ -47,6 +48,8 @@ pub struct MethodRun {
     pub written: String,
     /// User, group, directory, environment...
     pub context: MethodContext,
+    /// Umask and resource limits (the `process` property group).
+    pub process: ProcessSettings,
     /// The timeout the engine enforces (milliseconds; none: infinite). For information: the
     /// engine's own timer kills the run.
     pub timeout_ms: Option<u64>,
@@ -129,6 +132,15 @@ pub enum Action {
     ProbeFiles {
         /// Absolute paths.
         paths: Vec<String>,
+    },
+    /// The processes a previous svc.startd left running are now this instance's (it was
+    /// [`super::Event::Recovered`] and is online without running its start method). For a
+    /// child instance, report the service process's end as `MethodExited` of `main_run`.
+    Adopt {
+        /// The instance.
+        fmri: Fmri,
+        /// The run that stands for a child instance's process.
+        main_run: Option<RunId>,
     },
     /// The instance no longer exists: forget its state and history.
     Forget {

@@ -189,4 +189,12 @@ pub enum Event {
     DeadlineReached,
     /// svc.startd is shutting down: stop everything, dependents first, start nothing.
     Shutdown,
+    /// svc.startd restarted and found these instances still running (their processes
+    /// alive, or online and transient): send it before the first `Imported`. Each one whose
+    /// start that import decides is adopted ([`super::Action::Adopt`]) instead of started;
+    /// the shell stops the processes of the others.
+    Recovered {
+        /// The instances.
+        instances: Vec<Fmri>,
+    },
 }

@@ -5,6 +5,8 @@
 use crate::manifest::effective::EffectiveInstance;
 use crate::manifest::{ExecMethod, ServiceKind, Timeout, Value};
 
+use serde::{Deserialize, Serialize};
+
 use super::action::Duration;
 use super::event::{MethodName, MethodStatus};
 use super::threshold::StartRate;
@@ -163,6 +165,119 @@ fn text(value: Option<&Value>) -> Option<String> {
         Value::Text(text) => Some(text.trim().to_string()),
         _ => None,
     }
+}
+
+/// What a method's processes run with beyond SMF's method context: smf's own property group
+/// `process` (`umask`, an octal string, and `limit_<resource>`, a count or `unlimited`).
+/// SMF has neither setting (Solaris uses projects for limits).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProcessSettings {
+    /// The file mode creation mask (none: inherited, 022 for svc.startd).
+    pub umask: Option<u32>,
+    /// Resource limits (soft and hard set alike), in the order written.
+    pub limits: Vec<ResourceLimit>,
+}
+
+/// One `setrlimit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceLimit {
+    /// Which resource.
+    pub resource: Resource,
+    /// The limit (none: unlimited).
+    pub value: Option<u64>,
+}
+
+/// The resources `process/limit_<name>` can set (`RLIMIT_<NAME>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resource {
+    /// Address space (bytes).
+    As,
+    /// Core file size (bytes).
+    Core,
+    /// CPU time (seconds).
+    Cpu,
+    /// Data segment (bytes).
+    Data,
+    /// File size (bytes).
+    Fsize,
+    /// Locked memory (bytes).
+    Memlock,
+    /// Open files.
+    Nofile,
+    /// Processes of the user.
+    Nproc,
+    /// Stack (bytes).
+    Stack,
+}
+
+impl Resource {
+    /// Every resource, with its property name suffix.
+    pub const ALL: [(Resource, &'static str); 9] = [
+        (Resource::As, "as"),
+        (Resource::Core, "core"),
+        (Resource::Cpu, "cpu"),
+        (Resource::Data, "data"),
+        (Resource::Fsize, "fsize"),
+        (Resource::Memlock, "memlock"),
+        (Resource::Nofile, "nofile"),
+        (Resource::Nproc, "nproc"),
+        (Resource::Stack, "stack"),
+    ];
+}
+
+/// Reads the `process` property group. An unknown property or a value that does not parse
+/// is an error naming it (the start fails with it: a limit silently ignored would be worse).
+pub fn process_settings(definition: &EffectiveInstance) -> Result<ProcessSettings, String> {
+    let mut settings = ProcessSettings::default();
+    let Some(group) = definition.property_group("process") else {
+        return Ok(settings);
+    };
+    for property in &group.properties {
+        let name = property.name.as_str();
+        let Some(value) = property.values.first() else {
+            continue;
+        };
+        let text = value.to_text();
+        let text = text.trim();
+        if name == "umask" {
+            match u32::from_str_radix(text, 8) {
+                Ok(mask) if mask <= 0o777 => settings.umask = Some(mask),
+                _ => {
+                    return Err(format!(
+                        "property process/umask: \"{text}\" is not an octal mode (e.g. 022)"
+                    ));
+                }
+            }
+            continue;
+        }
+        let resource = name.strip_prefix("limit_").and_then(|suffix| {
+            Resource::ALL
+                .iter()
+                .find(|(_, known)| *known == suffix)
+                .map(|(resource, _)| *resource)
+        });
+        let Some(resource) = resource else {
+            return Err(format!(
+                "property process/{name}: unknown (umask, or limit_ followed by as, core, cpu, \
+                 data, fsize, memlock, nofile, nproc or stack)"
+            ));
+        };
+        let value = if text == "unlimited" || text == "infinity" {
+            None
+        } else {
+            match text.parse::<u64>() {
+                Ok(value) => Some(value),
+                Err(_) => {
+                    return Err(format!(
+                        "property process/{name}: \"{text}\" is neither a number nor \"unlimited\""
+                    ));
+                }
+            }
+        };
+        settings.limits.push(ResourceLimit { resource, value });
+    }
+    Ok(settings)
 }
 
 /// A method's timeout in milliseconds (none: infinite).

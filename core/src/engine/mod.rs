@@ -53,6 +53,7 @@ use serde::{Deserialize, Serialize};
 
 pub use action::{Action, AdminState, Duration, MethodRun, Transition};
 pub use event::{Event, MarkState, MethodName, MethodStatus, Requester, RunId};
+pub use method::{ProcessSettings, Resource, ResourceLimit};
 pub use reason::{ErrorClass, Reason};
 
 use crate::fmri::Fmri;
@@ -124,6 +125,8 @@ pub struct Engine {
     actions: Vec<Action>,
     now: Timestamp,
     shutting_down: bool,
+    /// Instances whose processes outlived the previous svc.startd, adopted at their start.
+    recovered: FastSet<Fmri>,
     counters: Counters,
 }
 
@@ -185,6 +188,7 @@ impl Engine {
             actions: Vec::new(),
             now: Timestamp(0),
             shutting_down: false,
+            recovered: FastSet::default(),
             counters: Counters::default(),
         }
     }
@@ -194,7 +198,13 @@ impl Engine {
         self.now = self.now.max(now);
         self.counters.events += 1;
         match event {
-            Event::Imported { kind, services } => self.import(kind, services),
+            Event::Imported { kind, services } => {
+                self.import(kind, services);
+                self.run_queue();
+                // Adoption is for the first decisions only: what waits longer starts anew.
+                self.recovered.clear();
+            }
+            Event::Recovered { instances } => self.recovered.extend(instances),
             Event::Removed { services } => self.remove(&services),
             Event::Enable {
                 fmri,

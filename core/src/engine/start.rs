@@ -22,6 +22,10 @@ impl Engine {
     /// Starts an offline, enabled, idle instance whose dependencies are satisfied.
     pub(crate) fn begin_start(&mut self, fmri: &Fmri) {
         let now = self.now;
+        if self.recovered.remove(fmri) {
+            self.adopt(fmri);
+            return;
+        }
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
@@ -78,6 +82,20 @@ impl Engine {
                 return;
             }
         };
+        let process = match method::process_settings(definition) {
+            Ok(process) => process,
+            Err(why) => {
+                self.log(fmri, format!("Cannot run the start method: {why}."));
+                if let Some(record) = self.records.get_mut(fmri) {
+                    record.start_status = Some(MethodStatus::NotStarted {
+                        message: why,
+                        fatal: true,
+                    });
+                }
+                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+                return;
+            }
+        };
         let run = self.new_run(fmri, MethodName::Start);
         let timeout = method::timeout_ms(start);
         self.actions.push(Action::RunMethod(Box::new(MethodRun {
@@ -87,6 +105,7 @@ impl Engine {
             command: expanded,
             written: command,
             context: definition.method_context(start),
+            process,
             timeout_ms: if config.duration == Duration::Child && !config.notify {
                 None
             } else {
@@ -120,6 +139,39 @@ impl Engine {
         } else {
             self.arm(fmri, timeout);
         }
+    }
+
+    /// Takes over an instance a previous svc.startd left running: online, its processes
+    /// watched, its start method not run again.
+    fn adopt(&mut self, fmri: &Fmri) {
+        let Some(duration) = self.records.get(fmri).map(|record| record.config.duration) else {
+            return;
+        };
+        let main_run = (duration == Duration::Child).then(|| self.new_run(fmri, MethodName::Start));
+        let now = self.now;
+        let Some(record) = self.records.get_mut(fmri) else {
+            return;
+        };
+        record.contract = duration != Duration::Transient;
+        record.main_run = main_run;
+        record.start_began = now;
+        record.nodaemon = false;
+        record.ready = true;
+        record.history.record_success();
+        let reason = record.start_reason;
+        self.actions.push(Action::Adopt {
+            fmri: fmri.clone(),
+            main_run,
+        });
+        self.log(
+            fmri,
+            if duration == Duration::Transient {
+                "Online since before svc.startd restarted; not run again."
+            } else {
+                "Adopted the processes left running before svc.startd restarted."
+            },
+        );
+        self.become_running(fmri, State::Online, reason);
     }
 
     /// The instance is up: online (or degraded).

@@ -159,6 +159,7 @@ impl Engine {
                             command: expanded,
                             written: command.clone(),
                             context: definition.method_context(&stop),
+                            process: method::process_settings(&definition).unwrap_or_default(),
                             timeout_ms: stop_timeout,
                             duration: config.duration,
                             notify: false,
@@ -387,6 +388,7 @@ impl Engine {
                                 command: expanded,
                                 written: command.clone(),
                                 context: definition.method_context(&refresh),
+                                process: method::process_settings(&definition).unwrap_or_default(),
                                 timeout_ms: timeout,
                                 duration: self
                                     .records

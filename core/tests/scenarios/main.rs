@@ -8,6 +8,7 @@ mod explain;
 mod faults;
 mod graph_shapes;
 mod readiness;
+mod recovery;
 mod robustness;
 
 use smf_core::engine::MethodName;

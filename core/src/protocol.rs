@@ -1,0 +1,386 @@
+//! What svc.startd and its clients say to each other on `ROOT/run/startd.sock`: one JSON
+//! request per line, one JSON response per line (DESIGN.md §5).
+//!
+//! Both sides use these types and [`read_line`] / [`write_line`], so they cannot disagree.
+//! The daemon resolves names (`svcadm enable dhcp`) itself, against the instances it knows,
+//! with SMF's pattern rules: clients send what the user typed.
+
+use std::io::{BufRead, Write};
+
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{InstanceStatus, MarkState};
+use crate::explain::Explanation;
+use crate::fmri::Fmri;
+use crate::state::{State, Timestamp};
+
+/// The longest request or response line accepted, newline included. A longer one is refused
+/// without being read to its end.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "request")]
+pub enum Request {
+    /// Is the daemon there? Answered with [`Response::Pong`].
+    Ping,
+    /// The instances matching `patterns` (all of them if empty), with their processes.
+    List {
+        /// What the user typed (FMRIs, abbreviations, globs).
+        #[serde(default)]
+        patterns: Vec<String>,
+    },
+    /// `svcs -x`: explanations of the instances matching `patterns`, or of every instance
+    /// that is not running as it should when empty.
+    Explain {
+        /// What the user typed.
+        #[serde(default)]
+        patterns: Vec<String>,
+    },
+    /// An svcadm subcommand on the instances `patterns` name (svcadm's walk: a partial
+    /// name matching several instances refuses the whole command).
+    Admin {
+        /// What to do.
+        action: AdminAction,
+        /// What the user typed.
+        patterns: Vec<String>,
+    },
+    /// Import manifests (paths the daemon reads itself), as `svccfg import` does.
+    Import {
+        /// Absolute paths.
+        paths: Vec<String>,
+    },
+    /// Re-read the manifest directories and import what changed (as SIGHUP does).
+    Rescan,
+    /// The latest state transitions of an instance, newest last.
+    History {
+        /// The instance (one).
+        pattern: String,
+        /// At most this many.
+        limit: u32,
+    },
+}
+
+impl Request {
+    /// Whether the request changes something (and so needs a privileged peer).
+    pub fn changes_state(&self) -> bool {
+        matches!(
+            self,
+            Request::Admin { .. } | Request::Import { .. } | Request::Rescan
+        )
+    }
+}
+
+/// svcadm's subcommands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "action")]
+pub enum AdminAction {
+    /// `enable [-r] [-t]`.
+    Enable {
+        /// `-t`.
+        #[serde(default)]
+        temporary: bool,
+        /// `-r`.
+        #[serde(default)]
+        recursive: bool,
+    },
+    /// `disable [-t]`.
+    Disable {
+        /// `-t`.
+        #[serde(default)]
+        temporary: bool,
+    },
+    /// `restart`.
+    Restart,
+    /// `refresh`.
+    Refresh,
+    /// `clear`.
+    Clear,
+    /// `mark [-I] [-t] maintenance|degraded`.
+    Mark {
+        /// The state.
+        state: MarkState,
+        /// `-I`.
+        #[serde(default)]
+        immediate: bool,
+        /// `-t`.
+        #[serde(default)]
+        temporary: bool,
+    },
+}
+
+/// One process of an instance, as `svcs -p` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Process {
+    /// Its pid.
+    pub pid: u32,
+    /// When it started (milliseconds since the epoch).
+    pub started: Timestamp,
+    /// Its command name (`/proc/PID/comm`).
+    pub command: String,
+}
+
+/// One instance as `svcs` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceInfo {
+    /// What the engine knows.
+    pub status: InstanceStatus,
+    /// Every process of the instance the daemon tracks.
+    pub processes: Vec<Process>,
+    /// Its log file, absolute.
+    pub log_file: String,
+    /// Its template's common name.
+    pub common_name: Option<String>,
+}
+
+/// One remembered state change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When.
+    pub at: Timestamp,
+    /// From.
+    pub from: State,
+    /// To.
+    pub to: State,
+    /// Why, in svcs -x's words.
+    pub reason: String,
+}
+
+/// What an admin request did to one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdminOutcome {
+    /// The instance.
+    pub fmri: Fmri,
+    /// Its state after the request was handled (it may still be on its way).
+    pub state: State,
+    /// Where it is heading.
+    pub next_state: Option<State>,
+}
+
+/// How a manifest import went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportOutcome {
+    /// The file.
+    pub path: String,
+    /// Whether it was loaded.
+    pub loaded: bool,
+    /// The services it defines (when loaded).
+    pub services: Vec<String>,
+    /// Errors and warnings, one `FILE:LINE:COL: severity: ...` line each.
+    pub diagnostics: Vec<String>,
+}
+
+/// Why a request failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The line is not a request (bad JSON, unknown request, too long).
+    BadRequest,
+    /// The peer may read but not change state.
+    PermissionDenied,
+    /// A pattern matched nothing, or too much.
+    NoMatch,
+    /// The daemon could not do it (a file it cannot read, a repository error).
+    Failed,
+}
+
+/// A response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "response")]
+pub enum Response {
+    /// To [`Request::Ping`].
+    Pong {
+        /// The daemon's pid.
+        pid: u32,
+        /// Its root.
+        root: String,
+        /// How it tracks processes (`cgroup` or `process-group`).
+        contracts: String,
+    },
+    /// To [`Request::List`].
+    Instances {
+        /// In import order.
+        instances: Vec<InstanceInfo>,
+        /// Patterns that matched nothing (svcs reports them and lists the others).
+        errors: Vec<String>,
+    },
+    /// To [`Request::Explain`].
+    Explanations {
+        /// One per instance.
+        explanations: Vec<Explanation>,
+        /// Patterns that matched nothing.
+        errors: Vec<String>,
+    },
+    /// To [`Request::Admin`]: what was done; `errors` as svcadm prints them.
+    Done {
+        /// The instances acted on.
+        outcomes: Vec<AdminOutcome>,
+        /// One line per argument that matched nothing (the others were acted on).
+        errors: Vec<String>,
+    },
+    /// To [`Request::Import`] and [`Request::Rescan`].
+    Imported {
+        /// One per file.
+        files: Vec<ImportOutcome>,
+    },
+    /// To [`Request::History`].
+    History {
+        /// The instance.
+        fmri: Fmri,
+        /// Oldest first.
+        entries: Vec<HistoryEntry>,
+    },
+    /// The request failed as a whole.
+    Error {
+        /// What kind of failure.
+        kind: ErrorKind,
+        /// One line for the user.
+        message: String,
+    },
+}
+
+impl Response {
+    /// An error response.
+    pub fn error(kind: ErrorKind, message: impl Into<String>) -> Response {
+        Response::Error {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a line could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    /// The peer closed the connection before a whole line.
+    #[error("connection closed")]
+    Closed,
+    /// The line is longer than [`MAX_LINE`].
+    #[error("line longer than {MAX_LINE} bytes")]
+    TooLong,
+    /// Not UTF-8 or not the expected JSON.
+    #[error("malformed message: {0}")]
+    Malformed(String),
+    /// The transport failed (a timeout included).
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Reads one line (at most [`MAX_LINE`] bytes) and decodes it. End of input before any byte
+/// is [`LineError::Closed`]; a line cut short by the end of input is malformed.
+pub fn read_line<T: for<'de> Deserialize<'de>>(reader: &mut impl BufRead) -> Result<T, LineError> {
+    let mut line = Vec::new();
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(LineError::Io(error)),
+        };
+        if available.is_empty() {
+            return Err(if line.is_empty() {
+                LineError::Closed
+            } else {
+                LineError::Malformed("the message ends without a newline".into())
+            });
+        }
+        let (taken, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(end) => (end + 1, true),
+            None => (available.len(), false),
+        };
+        if line.len() + taken > MAX_LINE {
+            return Err(LineError::TooLong);
+        }
+        line.extend_from_slice(&available[..taken]);
+        reader.consume(taken);
+        if done {
+            break;
+        }
+    }
+    serde_json::from_slice(&line).map_err(|error| LineError::Malformed(error.to_string()))
+}
+
+/// Encodes `message` as one line and writes it.
+pub fn write_line<T: Serialize>(writer: &mut impl Write, message: &T) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(message).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    writer.write_all(&line)?;
+    writer.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_one_line_each() {
+        let requests = vec![
+            Request::Ping,
+            Request::List {
+                patterns: vec!["dhcp".into()],
+            },
+            Request::Admin {
+                action: AdminAction::Mark {
+                    state: MarkState::Maintenance,
+                    immediate: true,
+                    temporary: false,
+                },
+                patterns: vec!["svc:/a:default".into()],
+            },
+        ];
+        let mut wire = Vec::new();
+        for request in &requests {
+            write_line(&mut wire, request).expect("write");
+        }
+        assert_eq!(wire.iter().filter(|&&b| b == b'\n').count(), 3);
+        let mut reader = std::io::Cursor::new(wire);
+        for request in &requests {
+            let read: Request = read_line(&mut reader).expect("read");
+            assert_eq!(&read, request);
+        }
+        assert!(matches!(
+            read_line::<Request>(&mut reader),
+            Err(LineError::Closed)
+        ));
+    }
+
+    #[test]
+    fn the_wire_format_is_snake_case_and_tagged() {
+        let mut wire = Vec::new();
+        write_line(
+            &mut wire,
+            &Request::Admin {
+                action: AdminAction::Enable {
+                    temporary: true,
+                    recursive: false,
+                },
+                patterns: vec!["dhcp".into()],
+            },
+        )
+        .expect("write");
+        assert_eq!(
+            String::from_utf8_lossy(&wire),
+            "{\"request\":\"admin\",\"action\":{\"action\":\"enable\",\"temporary\":true,\"recursive\":false},\"patterns\":[\"dhcp\"]}\n"
+        );
+        let parsed: Request = read_line(&mut std::io::Cursor::new(
+            b"{\"request\":\"list\"}\n".to_vec(),
+        ))
+        .expect("defaults");
+        assert_eq!(parsed, Request::List { patterns: vec![] });
+    }
+
+    #[test]
+    fn bad_lines_are_errors_not_panics() {
+        for input in [
+            &b"{\"request\":\"list\""[..],
+            b"not json\n",
+            b"{\"request\":\"launch_missiles\"}\n",
+            b"\xff\xfe\n",
+        ] {
+            let result = read_line::<Request>(&mut std::io::Cursor::new(input.to_vec()));
+            assert!(matches!(result, Err(LineError::Malformed(_))), "{input:?}");
+        }
+        let long = vec![b'x'; MAX_LINE + 10];
+        let result = read_line::<Request>(&mut std::io::Cursor::new(long));
+        assert!(matches!(result, Err(LineError::TooLong)));
+    }
+}
