@@ -1,9 +1,24 @@
 //! svc.startd, the restarter daemon: the I/O shell around `smf_core::engine`.
 //!
-//! One engine thread owns the engine and everything it decides; the other threads only
-//! wait (for child exits, process and file events, notifications, clients) and turn what
-//! they see into messages on crossbeam channels. See ARCHITECTURE.md for the event flow.
+//! One engine thread ([`daemon`]) owns the engine and everything it decides; the other
+//! threads only wait (for child exits, process events, notifications, clients, signals) and
+//! turn what they see into messages on crossbeam channels. See ARCHITECTURE.md for the
+//! event flow.
+//!
+//! - [`root`]: the root's paths and lock. [`manifests`]: finding and checking manifests.
+//! - [`spawn`]: fork/exec with the method context. [`contract`]: which processes are whose.
+//! - [`reaper`]: the threads that wait for processes. [`notify`]: `$NOTIFY_SOCKET`.
+//! - [`control`]: the control socket. [`repository`]: SQLite. [`logs`]: per-instance logs.
 
+pub mod contract;
+pub mod control;
+pub mod daemon;
 pub mod logs;
+pub mod manifests;
+pub mod notify;
+pub mod proc;
+pub mod reaper;
 pub mod repository;
+mod requests;
+pub mod root;
 pub mod spawn;

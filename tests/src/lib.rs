@@ -2,7 +2,9 @@
 //!
 //! `cargo test --workspace` does not build other packages' binaries, so the tests look for
 //! them next to the test executable and fail with the command that builds them when they are
-//! missing. Nothing here starts a daemon yet; that arrives with svc.startd.
+//! missing. [`daemon`] runs a real svc.startd on a temporary root.
+
+pub mod daemon;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,4 +1,5 @@
 //! End-to-end tests: the real binaries on real files. One test binary, one module per story.
 
+mod startd;
 mod svccfg_validate;
 mod tidy;

@@ -672,8 +672,9 @@ pub(crate) fn one_of<'s>(names: impl Iterator<Item = &'s str>) -> String {
 }
 
 /// The first build-system placeholder in `value`: `@VAR@`, `@@VAR@@`, `%%VAR%%` or `$(VAR)`,
-/// where VAR is letters, digits and underscores.
-fn placeholder(value: &str) -> Option<&str> {
+/// where VAR is letters, digits and underscores. A manifest whose service or instance names
+/// still hold one validates (with a warning) but cannot be imported.
+pub fn placeholder(value: &str) -> Option<&str> {
     let is_name = |name: &str| {
         !name.is_empty()
             && name

@@ -42,6 +42,7 @@ pub(crate) mod xml;
 
 pub use diagnostic::{Diagnostic, Severity, Span};
 pub use effective::EffectiveInstance;
+pub use lower::placeholder;
 pub use model::*;
 pub use xml::{MAX_ENTITY_DEPTH, MAX_ENTITY_EXPANSION, MAX_MANIFEST_BYTES};
 

@@ -1,0 +1,800 @@
+//! The engine thread: svc.startd's one loop.
+//!
+//! ```text
+//! reaper (waitid) ──┐
+//! watcher (pidfd) ──┤
+//! notify socket ────┼──> select! ──> Engine::handle(event, now) ──> actions ──> spawn, signal,
+//! control clients ──┤        ^                                                log, repository
+//! signals ──────────┘        └── at(engine.next_deadline())
+//! ```
+//!
+//! Everything the engine decides is carried out here, in order; what follows from it (a
+//! spawn that failed, a contract found empty, files probed) is fed back before the next
+//! message is read. The repository is written once per turn of the loop. While nothing
+//! happens, every thread is blocked in the kernel: no tick, no poll.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, select};
+use smf_core::engine::{Action, Duration, Engine, Event, MethodName, MethodStatus, RunId};
+use smf_core::fmri::Fmri;
+use smf_core::manifest::BundleKind;
+use smf_core::protocol::{ImportOutcome, Response};
+use smf_core::signal::Signal;
+use smf_core::state::{State, Timestamp};
+
+use crate::contract::Contracts;
+use crate::control::Call;
+use crate::logs::{Logs, Rotation};
+use crate::manifests::{self, Loaded};
+use crate::notify::Notification;
+use crate::reaper::{Exit, ReaperWake, Watcher};
+use crate::repository::{Changes, Repository, StoredManifest, StoredProcess};
+use crate::root::{Lock, LockError, Root};
+use crate::spawn::{self, SpawnRequest};
+
+/// How svc.startd was asked to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Its root.
+    pub root: Root,
+    /// `--manifests DIR`, in order (after `ROOT/manifest`).
+    pub manifest_dirs: Vec<PathBuf>,
+    /// Log rotation.
+    pub rotation: Rotation,
+}
+
+/// Why svc.startd could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Another daemon holds the root.
+    #[error("{0}")]
+    Locked(LockError),
+    /// Anything else, already worded.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// A method process svc.startd is waiting for.
+#[derive(Debug, Clone)]
+pub(crate) struct RunningMethod {
+    pub(crate) run: RunId,
+    pub(crate) fmri: Fmri,
+    pub(crate) method: MethodName,
+}
+
+/// The signals svc.startd acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Received {
+    /// SIGTERM or SIGINT: stop everything, then exit.
+    Stop,
+    /// SIGHUP: re-import changed manifests.
+    Reload,
+}
+
+/// The engine and everything the engine thread owns.
+pub(crate) struct Daemon {
+    pub(crate) root: Root,
+    pub(crate) dirs: Vec<PathBuf>,
+    pub(crate) engine: Engine,
+    pub(crate) repository: Repository,
+    /// Written at the end of the turn (kept and retried if the disk refuses).
+    pub(crate) pending: Changes,
+    /// Instances whose process list must be written.
+    dirty: HashSet<Fmri>,
+    pub(crate) logs: Arc<Logs>,
+    pub(crate) contracts: Contracts,
+    watcher: Watcher,
+    reaper: ReaperWake,
+    /// Method processes by pid.
+    methods: HashMap<u32, RunningMethod>,
+    run_pids: HashMap<RunId, u32>,
+    /// Method pid -> instance (what orphan attribution must skip).
+    method_owners: HashMap<u32, Fmri>,
+    /// A child instance's main process (its start method's, or an adopted one).
+    main_pids: HashMap<Fmri, u32>,
+    /// Adopted child instances' processes -> the run that stands for them.
+    adopted_main: HashMap<u32, RunId>,
+    /// Recovered at start and not adopted yet.
+    recovered: HashSet<Fmri>,
+    /// Manifest path -> hash of what was imported.
+    pub(crate) known: BTreeMap<String, String>,
+    /// Manifest path -> the services it defined.
+    pub(crate) defined: BTreeMap<String, Vec<String>>,
+    /// Manifest path -> why it could not be imported.
+    pub(crate) broken: BTreeMap<String, Vec<String>>,
+    /// Follow-up events, fed before the next message is read.
+    internal: VecDeque<Event>,
+    stopping: bool,
+    repository_failing: bool,
+    started_at: u64,
+}
+
+/// Milliseconds since the epoch.
+pub(crate) fn now() -> Timestamp {
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+    Timestamp(millis)
+}
+
+/// Runs svc.startd until it is told to stop (and everything has stopped). Returns the exit
+/// status.
+pub fn run(options: Options) -> Result<i32, StartError> {
+    let root = options.root.clone();
+    root.create()
+        .map_err(|error| StartError::Other(format!("cannot create the root: {error}")))?;
+    let _lock = Lock::take(&root).map_err(StartError::Locked)?;
+    // Orphans of the services stay below us, so they can be tracked and reaped.
+    if let Err(error) = nix::sys::prctl::set_child_subreaper(true) {
+        eprintln!("svc.startd: cannot become a child subreaper ({error}); processes that leave their parents will not be tracked");
+    }
+    let signals = block_signals()
+        .map_err(|error| StartError::Other(format!("cannot set up signal handling: {error}")))?;
+
+    let repository = Repository::open(&root.repository())
+        .map_err(|error| StartError::Other(error.to_string()))?;
+    let admin = repository
+        .admin_states()
+        .map_err(|error| StartError::Other(error.to_string()))?;
+    let logs = Arc::new(
+        Logs::new(root.logs(), options.rotation)
+            .map_err(|error| StartError::Other(format!("{}: {error}", root.logs().display())))?,
+    );
+    if let Err(error) = logs.start_watcher() {
+        eprintln!("svc.startd: log rotation will only happen at method runs: {error}");
+    }
+
+    let (exit_tx, exits) = crossbeam_channel::unbounded::<Exit>();
+    let reaper = crate::reaper::start_reaper(exit_tx.clone())
+        .map_err(|error| StartError::Other(format!("cannot start the reaper: {error}")))?;
+    let watcher = Watcher::start(exit_tx)
+        .map_err(|error| StartError::Other(format!("cannot start the watcher: {error}")))?;
+    let (note_tx, notes) = crossbeam_channel::unbounded::<Notification>();
+    crate::notify::start(&root.notify_socket(), note_tx)
+        .map_err(|error| StartError::Other(format!("cannot open the notify socket: {error}")))?;
+
+    let mut dirs = vec![root.manifests()];
+    dirs.extend(options.manifest_dirs.iter().cloned());
+    let started_at = now().0;
+    let mut daemon = Daemon {
+        root: root.clone(),
+        dirs,
+        engine: Engine::with_admin_state(admin),
+        repository,
+        pending: Changes::default(),
+        dirty: HashSet::new(),
+        logs,
+        contracts: Contracts::new(),
+        watcher,
+        reaper,
+        methods: HashMap::new(),
+        run_pids: HashMap::new(),
+        method_owners: HashMap::new(),
+        main_pids: HashMap::new(),
+        adopted_main: HashMap::new(),
+        recovered: HashSet::new(),
+        known: BTreeMap::new(),
+        defined: BTreeMap::new(),
+        broken: BTreeMap::new(),
+        internal: VecDeque::new(),
+        stopping: false,
+        repository_failing: false,
+        started_at,
+    };
+    daemon.recover();
+    daemon.initial_import();
+    daemon.flush();
+
+    let (call_tx, calls) = crossbeam_channel::unbounded::<Call>();
+    crate::control::start(&root.socket(), call_tx)
+        .map_err(|error| StartError::Other(format!("cannot open the control socket: {error}")))?;
+    eprintln!(
+        "svc.startd: running on {} (pid {}), {} instances",
+        root.dir().display(),
+        std::process::id(),
+        daemon.engine.statuses().len().saturating_sub(1)
+    );
+    let status = daemon.run_loop(&exits, &notes, &calls, &signals);
+    let _ = std::fs::remove_file(root.socket());
+    Ok(status)
+}
+
+impl Daemon {
+    fn run_loop(
+        &mut self,
+        exits: &Receiver<Exit>,
+        notes: &Receiver<Notification>,
+        calls: &Receiver<Call>,
+        signals: &Receiver<Received>,
+    ) -> i32 {
+        loop {
+            if self.stopping && self.engine.is_shut_down() {
+                self.flush();
+                return self.shutdown_status();
+            }
+            let timer = match self.engine.next_deadline() {
+                Some(deadline) => {
+                    let wait = deadline.0.saturating_sub(now().0);
+                    crossbeam_channel::at(Instant::now() + std::time::Duration::from_millis(wait))
+                }
+                None => crossbeam_channel::never(),
+            };
+            select! {
+                recv(exits) -> exit => if let Ok(exit) = exit { self.on_exit(exit) },
+                recv(notes) -> note => if let Ok(note) = note { self.on_notify(note) },
+                recv(calls) -> call => if let Ok(call) = call { self.on_call(call) },
+                recv(signals) -> signal => if let Ok(signal) = signal { self.on_signal(signal) },
+                recv(timer) -> _ => self.feed(Event::DeadlineReached),
+            }
+            // Take whatever else has arrived before writing the repository once.
+            for _ in 0..4096 {
+                if let Ok(exit) = exits.try_recv() {
+                    self.on_exit(exit);
+                } else if let Ok(note) = notes.try_recv() {
+                    self.on_notify(note);
+                } else {
+                    break;
+                }
+            }
+            self.flush();
+        }
+    }
+
+    /// Hands an event to the engine, carries out its actions, then the follow-ups.
+    pub(crate) fn feed(&mut self, event: Event) {
+        self.internal.push_back(event);
+        while let Some(event) = self.internal.pop_front() {
+            let actions = self.engine.handle(event, now());
+            for action in actions {
+                self.execute(action);
+            }
+        }
+    }
+
+    fn execute(&mut self, action: Action) {
+        match action {
+            Action::RunMethod(run) => self.run_method(&run),
+            Action::KillMethod { run, signal } => {
+                if let Some(&pid) = self.run_pids.get(&run) {
+                    if let Some(method) = self.methods.get(&pid) {
+                        self.logs.marker(
+                            &method.fmri,
+                            SystemTime::now(),
+                            &format!(
+                                "Method or service exit timed out.  Killing method \"{}\" (pid {pid}).",
+                                method.method.as_str()
+                            ),
+                        );
+                    }
+                    signal_group(pid, signal);
+                }
+            }
+            Action::SignalContract { fmri, signal } => {
+                self.contracts.signal(&fmri, signal);
+                self.check_contract(&fmri);
+            }
+            Action::AbandonContract { fmri } => {
+                self.contracts.forget(&fmri);
+                self.main_pids.remove(&fmri);
+                self.dirty.insert(fmri);
+            }
+            Action::SetState(transition) => {
+                if transition.state == State::Maintenance && transition.from != State::Maintenance {
+                    eprintln!(
+                        "svc.startd: {} is now in maintenance ({}); see {}",
+                        transition.fmri,
+                        transition.reason.description(),
+                        self.logs.path(&transition.fmri).display()
+                    );
+                }
+                if transition.state.is_running() || !transition.from.is_running() {
+                    self.dirty.insert(transition.fmri.clone());
+                }
+                self.pending.transitions.push(transition);
+            }
+            Action::PersistAdmin { fmri, admin } => self.pending.admin.push((fmri, admin)),
+            Action::Log { fmri, message } => {
+                self.logs.marker(&fmri, SystemTime::now(), &message);
+            }
+            Action::ProbeFiles { paths } => {
+                let files = paths
+                    .into_iter()
+                    .map(|path| {
+                        let exists = std::path::Path::new(&path).exists();
+                        (path, exists)
+                    })
+                    .collect();
+                self.internal.push_back(Event::FilesProbed { files });
+            }
+            Action::Forget { fmri } => {
+                self.contracts.forget(&fmri);
+                self.main_pids.remove(&fmri);
+                self.dirty.remove(&fmri);
+                // The repository applies forgets first: drop what this turn recorded.
+                self.pending.transitions.retain(|t| t.fmri != fmri);
+                self.pending.admin.retain(|(f, _)| *f != fmri);
+                self.pending.processes.retain(|(f, _)| *f != fmri);
+                self.pending.forget.push(fmri);
+            }
+            Action::Adopt { fmri, main_run } => {
+                self.recovered.remove(&fmri);
+                if let Some(run) = main_run {
+                    match self.main_pids.get(&fmri) {
+                        Some(&pid) if self.contracts.owner(pid) == Some(&fmri) => {
+                            self.adopted_main.insert(pid, run);
+                        }
+                        _ => self.internal.push_back(Event::MethodExited {
+                            run,
+                            status: MethodStatus::Exited(0),
+                        }),
+                    }
+                }
+                self.dirty.insert(fmri);
+            }
+        }
+    }
+
+    fn run_method(&mut self, run: &smf_core::engine::MethodRun) {
+        let fmri = &run.fmri;
+        self.logs.marker(
+            fmri,
+            SystemTime::now(),
+            &format!(
+                "Executing {} method (\"{}\").",
+                run.method.as_str(),
+                run.written
+            ),
+        );
+        let log = match self.logs.open(fmri) {
+            Ok(file) => file,
+            Err(error) => {
+                self.internal.push_back(Event::MethodExited {
+                    run: run.run,
+                    status: MethodStatus::NotStarted {
+                        message: format!("cannot open {}: {error}", self.logs.path(fmri).display()),
+                        fatal: false,
+                    },
+                });
+                return;
+            }
+        };
+        let notify_socket = self.root.notify_socket();
+        let request = SpawnRequest {
+            run,
+            log,
+            notify_socket: run.notify.then_some(notify_socket.as_path()),
+            cgroup_procs: None,
+        };
+        match spawn::spawn(request) {
+            Ok(pid) => {
+                self.reaper.child_created();
+                self.methods.insert(
+                    pid,
+                    RunningMethod {
+                        run: run.run,
+                        fmri: fmri.clone(),
+                        method: run.method,
+                    },
+                );
+                self.run_pids.insert(run.run, pid);
+                self.method_owners.insert(pid, fmri.clone());
+                if run.method == MethodName::Start && run.duration != Duration::Transient {
+                    self.contracts.spawned(fmri, pid);
+                    if run.duration == Duration::Child {
+                        self.main_pids.insert(fmri.clone(), pid);
+                    }
+                    self.dirty.insert(fmri.clone());
+                }
+            }
+            Err(error) => {
+                self.logs.marker(
+                    fmri,
+                    SystemTime::now(),
+                    &format!("Method \"{}\" could not be started: {}.", run.method.as_str(), error.message),
+                );
+                self.internal.push_back(Event::MethodExited {
+                    run: run.run,
+                    status: MethodStatus::NotStarted {
+                        message: error.message,
+                        fatal: error.fatal,
+                    },
+                });
+            }
+        }
+    }
+
+    /// A process ended (reaped, or seen through its pidfd).
+    fn on_exit(&mut self, exit: Exit) {
+        let pid = exit.pid;
+        let mut touched = Vec::new();
+        if let Some(method) = self.methods.remove(&pid) {
+            self.run_pids.remove(&method.run);
+            self.method_owners.remove(&pid);
+            let status = exit.status.clone().unwrap_or(MethodStatus::Exited(0));
+            self.logs.marker(&method.fmri, SystemTime::now(), &exit_line(method.method, &status));
+            if self.contracts.exited(pid).is_some() {
+                touched.push(method.fmri.clone());
+            }
+            if self.main_pids.get(&method.fmri) == Some(&pid) {
+                self.main_pids.remove(&method.fmri);
+            }
+            self.dirty.insert(method.fmri.clone());
+            self.feed(Event::MethodExited {
+                run: method.run,
+                status,
+            });
+            touched.push(method.fmri);
+        } else if let Some(run) = self.adopted_main.remove(&pid) {
+            if let Some(fmri) = self.contracts.exited(pid) {
+                self.main_pids.remove(&fmri);
+                self.dirty.insert(fmri.clone());
+                touched.push(fmri);
+            }
+            let status = exit.status.clone().unwrap_or(MethodStatus::Exited(0));
+            self.feed(Event::MethodExited { run, status });
+        } else if let Some(fmri) = self.contracts.exited(pid) {
+            self.dirty.insert(fmri.clone());
+            if let Some(MethodStatus::Signaled { core_dumped, .. }) = &exit.status {
+                // A member killed by a signal or dumping core is a fault; the engine ignores
+                // it while svc.startd itself is stopping the instance.
+                self.feed(Event::ProcessFaulted {
+                    fmri: fmri.clone(),
+                    core_dumped: *core_dumped,
+                });
+            }
+            touched.push(fmri);
+        }
+        // Whatever the dead process left behind is ours now: attribute it.
+        for fmri in self.contracts.attribute_orphans(&self.method_owners) {
+            self.dirty.insert(fmri);
+        }
+        touched.dedup();
+        for fmri in touched {
+            self.check_contract(&fmri);
+        }
+    }
+
+    /// Reports an empty contract to the engine (it ignores the report when it expects
+    /// nothing).
+    fn check_contract(&mut self, fmri: &Fmri) {
+        let method_running = self
+            .methods
+            .values()
+            .any(|method| &method.fmri == fmri && method.method == MethodName::Start);
+        if !method_running && self.contracts.is_empty(fmri) {
+            self.feed(Event::ContractEmptied { fmri: fmri.clone() });
+        }
+    }
+
+    fn on_notify(&mut self, note: Notification) {
+        let fmri = self
+            .contracts
+            .owner(note.pid)
+            .cloned()
+            .or_else(|| self.method_owners.get(&note.pid).cloned())
+            .or_else(|| self.contracts.origin(note.pid));
+        let Some(fmri) = fmri else {
+            eprintln!(
+                "svc.startd: notification from pid {} which belongs to no instance, ignored",
+                note.pid
+            );
+            return;
+        };
+        self.feed(Event::Notified {
+            fmri,
+            ready: note.ready,
+            status: note.status,
+        });
+    }
+
+    fn on_signal(&mut self, signal: Received) {
+        match signal {
+            Received::Stop => {
+                if !self.stopping {
+                    eprintln!("svc.startd: stopping every instance, dependents first");
+                    self.stopping = true;
+                    self.feed(Event::Shutdown);
+                }
+            }
+            Received::Reload => {
+                let files = self.rescan();
+                let failed = files.iter().filter(|file| !file.loaded).count();
+                eprintln!(
+                    "svc.startd: re-read manifests: {} changed, {failed} could not be imported",
+                    files.len()
+                );
+            }
+        }
+    }
+
+    /// 0 when every instance stopped; 1 when one had to be killed or could not be stopped
+    /// (it is in maintenance).
+    fn shutdown_status(&self) -> i32 {
+        let unclean = self
+            .engine
+            .statuses()
+            .iter()
+            .any(|status| status.state == State::Maintenance && status.since.0 >= self.started_at);
+        i32::from(unclean)
+    }
+
+    // ----- recovery and imports ---------------------------------------------------------
+
+    /// Finds what a previous svc.startd left running (the repository's pids, checked
+    /// against /proc) and tells the engine.
+    fn recover(&mut self) {
+        let stored = match self.repository.instances() {
+            Ok(stored) => stored,
+            Err(error) => {
+                eprintln!("svc.startd: {error}; nothing is re-adopted");
+                return;
+            }
+        };
+        let mut instances = Vec::new();
+        for instance in stored {
+            if !instance.state.is_running() {
+                continue;
+            }
+            let fmri = instance.fmri;
+            if instance.processes.is_empty() {
+                // Transient, or a start method that left nothing (exit 94, `:true`).
+                instances.push(fmri);
+                continue;
+            }
+            let recorded: Vec<(u32, u64)> = instance
+                .processes
+                .iter()
+                .map(|process| (process.pid, process.start_ticks))
+                .collect();
+            let adopted = self.contracts.adopt(&fmri, &recorded);
+            if adopted.alive.is_empty() {
+                self.contracts.forget(&fmri);
+                continue;
+            }
+            for (pid, fd) in adopted.watch {
+                self.watcher.watch(pid, fd);
+            }
+            if let Some(main) = instance
+                .processes
+                .iter()
+                .find(|process| process.main && adopted.alive.contains(&process.pid))
+            {
+                self.main_pids.insert(fmri.clone(), main.pid);
+            }
+            instances.push(fmri);
+        }
+        if !instances.is_empty() {
+            eprintln!(
+                "svc.startd: {} instances were left running by the previous svc.startd",
+                instances.len()
+            );
+        }
+        self.recovered = instances.iter().cloned().collect();
+        self.feed(Event::Recovered { instances });
+    }
+
+    fn initial_import(&mut self) {
+        let scan = manifests::scan(&self.dirs, &BTreeMap::new());
+        for error in &scan.errors {
+            eprintln!("svc.startd: {error}");
+        }
+        self.import_loaded(scan.changed);
+        // Recovered instances the import did not adopt (their dependencies must start
+        // first, or they are gone or disabled now): their old processes are stopped.
+        let leftovers: Vec<Fmri> = self.recovered.drain().collect();
+        for fmri in leftovers {
+            let running = self
+                .engine
+                .status(&fmri)
+                .is_some_and(|status| status.state.is_running());
+            if running {
+                continue;
+            }
+            eprintln!("svc.startd: {fmri}: stopping the processes left by the previous svc.startd (it must start afresh)");
+            self.contracts.signal(&fmri, Signal::TERM);
+            self.contracts.forget(&fmri);
+            self.main_pids.remove(&fmri);
+            self.dirty.insert(fmri);
+        }
+    }
+
+    /// Imports manifests, then profiles, each kind in one event (one graph build).
+    pub(crate) fn import_loaded(&mut self, loaded: Vec<Loaded>) -> Vec<ImportOutcome> {
+        let mut outcomes = Vec::new();
+        let mut manifests = Vec::new();
+        let mut profiles = Vec::new();
+        for file in loaded {
+            let services = file.services();
+            let loaded_ok = file.bundle.is_some();
+            let errors: Vec<String> = file
+                .diagnostics
+                .iter()
+                .filter(|line| line.contains(": error: "))
+                .cloned()
+                .collect();
+            if loaded_ok {
+                self.broken.remove(&file.path);
+                self.known.insert(file.path.clone(), file.hash.clone());
+                self.defined.insert(file.path.clone(), services.clone());
+                self.pending.manifests.push(StoredManifest {
+                    path: file.path.clone(),
+                    hash: file.hash.clone(),
+                    text: file.text.clone(),
+                });
+            } else {
+                for line in &errors {
+                    eprintln!("svc.startd: {line}");
+                }
+                self.broken.insert(file.path.clone(), errors);
+            }
+            outcomes.push(ImportOutcome {
+                path: file.path.clone(),
+                loaded: loaded_ok,
+                services,
+                diagnostics: file.diagnostics.clone(),
+            });
+            if let Some(bundle) = file.bundle {
+                match bundle.kind {
+                    BundleKind::Profile => profiles.extend(bundle.services),
+                    _ => manifests.extend(bundle.services),
+                }
+            }
+        }
+        if !manifests.is_empty() {
+            self.feed(Event::Imported {
+                kind: BundleKind::Manifest,
+                services: manifests,
+            });
+        }
+        if !profiles.is_empty() {
+            self.feed(Event::Imported {
+                kind: BundleKind::Profile,
+                services: profiles,
+            });
+        }
+        outcomes
+    }
+
+    /// Re-reads the manifest directories: changed files are imported, services of files
+    /// that are gone (and defined by no other file) are deleted.
+    pub(crate) fn rescan(&mut self) -> Vec<ImportOutcome> {
+        let mut known = self.known.clone();
+        // Broken files are retried only when they change.
+        for path in self.broken.keys() {
+            known.entry(path.clone()).or_default();
+        }
+        let scan = manifests::scan(&self.dirs, &known);
+        for error in &scan.errors {
+            eprintln!("svc.startd: {error}");
+        }
+        let mut removed = Vec::new();
+        for path in &scan.gone {
+            self.known.remove(path);
+            self.broken.remove(path);
+            self.pending.removed_manifests.push(path.clone());
+            if let Some(services) = self.defined.remove(path) {
+                removed.extend(services);
+            }
+        }
+        let outcomes = self.import_loaded(scan.changed);
+        let still_defined: HashSet<&String> = self.defined.values().flatten().collect();
+        removed.retain(|service| !still_defined.contains(service));
+        if !removed.is_empty() {
+            self.feed(Event::Removed { services: removed });
+        }
+        outcomes
+    }
+
+    // ----- the repository ---------------------------------------------------------------
+
+    /// Writes what this turn changed, in one transaction. On failure (a full or read-only
+    /// disk) the changes are kept for the next turn and the services keep running.
+    pub(crate) fn flush(&mut self) {
+        for fmri in self.dirty.drain() {
+            let main = self.main_pids.get(&fmri).copied();
+            let processes = self
+                .contracts
+                .members(&fmri)
+                .into_iter()
+                .map(|(pid, start_ticks)| StoredProcess {
+                    pid,
+                    start_ticks,
+                    main: main == Some(pid),
+                })
+                .collect();
+            self.pending.processes.push((fmri, processes));
+        }
+        if self.pending.is_empty() {
+            return;
+        }
+        match self.repository.apply(&self.pending) {
+            Ok(()) => {
+                if self.repository_failing {
+                    eprintln!("svc.startd: the repository is writable again; pending changes saved");
+                }
+                self.repository_failing = false;
+                self.pending = Changes::default();
+            }
+            Err(error) => {
+                if !self.repository_failing {
+                    eprintln!(
+                        "svc.startd: cannot write the repository ({error}); services keep running and the changes are kept in memory until it can be written"
+                    );
+                }
+                self.repository_failing = true;
+            }
+        }
+    }
+
+    /// A method's process, if it runs.
+    pub(crate) fn methods_of(&self, fmri: &Fmri) -> Vec<u32> {
+        self.methods
+            .iter()
+            .filter(|(_, method)| &method.fmri == fmri)
+            .map(|(&pid, _)| pid)
+            .collect()
+    }
+
+    /// Answers a control request (see `requests.rs`).
+    fn on_call(&mut self, call: Call) {
+        let response: Response = self.answer(call.request);
+        let _ = call.reply.send(response);
+    }
+}
+
+/// `Method "start" exited with status 0.` / `Method "stop" failed due to signal KILL.`
+fn exit_line(method: MethodName, status: &MethodStatus) -> String {
+    match status {
+        MethodStatus::Exited(code) => format!("Method \"{}\" exited with status {code}.", method.as_str()),
+        MethodStatus::Signaled { signal, .. } => format!(
+            "Method \"{}\" failed due to signal {}.",
+            method.as_str(),
+            signal.name().trim_start_matches("SIG")
+        ),
+        MethodStatus::NotStarted { message, .. } => {
+            format!("Method \"{}\" could not be started: {message}.", method.as_str())
+        }
+    }
+}
+
+/// Signals a method's process group (and the process itself, should it have left it).
+fn signal_group(pid: u32, signal: Signal) {
+    let Ok(signal) = nix::sys::signal::Signal::try_from(signal.0) else {
+        return;
+    };
+    let pid = nix::unistd::Pid::from_raw(pid as i32);
+    let _ = nix::sys::signal::killpg(pid, signal);
+    let _ = nix::sys::signal::kill(pid, signal);
+}
+
+/// Blocks SIGTERM, SIGINT and SIGHUP in every thread (the ones started after this inherit
+/// the mask) and starts a thread that takes them with `sigwait`.
+fn block_signals() -> std::io::Result<Receiver<Received>> {
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal as S, pthread_sigmask};
+    let mut set = SigSet::empty();
+    set.add(S::SIGTERM);
+    set.add(S::SIGINT);
+    set.add(S::SIGHUP);
+    pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(std::io::Error::from)?;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            loop {
+                let received = match set.wait() {
+                    Ok(S::SIGHUP) => Received::Reload,
+                    Ok(_) => Received::Stop,
+                    Err(_) => continue,
+                };
+                if tx.send(received).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
+}

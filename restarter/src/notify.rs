@@ -1,0 +1,129 @@
+//! `$NOTIFY_SOCKET`: the sd_notify protocol. Services write datagrams such as
+//! `READY=1\nSTATUS=Listening on :80\n` to `ROOT/run/notify.sock`; the kernel tells who sent
+//! each one (`SO_PASSCRED`), and the engine thread attributes the sender to an instance.
+
+use std::io::IoSliceMut;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+
+use crossbeam_channel::Sender;
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
+
+/// One datagram, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The sender.
+    pub pid: u32,
+    /// `READY=1` was in it.
+    pub ready: bool,
+    /// `STATUS=...`, if given.
+    pub status: Option<String>,
+}
+
+/// Parses a datagram's `KEY=VALUE` lines (unknown keys are ignored, as sd_notify's readers
+/// do). `None` if nothing in it matters.
+pub fn parse(pid: u32, datagram: &[u8]) -> Option<Notification> {
+    let text = String::from_utf8_lossy(datagram);
+    let mut notification = Notification {
+        pid,
+        ready: false,
+        status: None,
+    };
+    for line in text.lines() {
+        match line.split_once('=') {
+            Some(("READY", "1")) => notification.ready = true,
+            Some(("STATUS", status)) => notification.status = Some(status.chars().take(512).collect()),
+            _ => {}
+        }
+    }
+    (notification.ready || notification.status.is_some()).then_some(notification)
+}
+
+/// Binds the socket (replacing a stale one) and starts the thread that reads it.
+pub fn start(path: &Path, out: Sender<Notification>) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(crate::root::annotate(path, error)),
+    }
+    let socket = UnixDatagram::bind(path).map_err(|error| crate::root::annotate(path, error))?;
+    // Services running as other users must be able to write to it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .map_err(|error| crate::root::annotate(path, error))?;
+    setsockopt(&socket, sockopt::PassCred, &true).map_err(std::io::Error::from)?;
+    std::thread::Builder::new()
+        .name("notify".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let mut buffer = vec![0u8; 4096];
+            loop {
+                let mut control = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
+                let (length, pid) = {
+                    let mut iov = [IoSliceMut::new(&mut buffer)];
+                    let message = match recvmsg::<()>(
+                        socket.as_raw_fd(),
+                        &mut iov,
+                        Some(&mut control),
+                        MsgFlags::MSG_CMSG_CLOEXEC,
+                    ) {
+                        Ok(message) => message,
+                        Err(nix::errno::Errno::EINTR) => continue,
+                        Err(error) => {
+                            eprintln!("svc.startd: notify socket: {error}");
+                            return;
+                        }
+                    };
+                    let mut pid = None;
+                    if let Ok(cmsgs) = message.cmsgs() {
+                        for cmsg in cmsgs {
+                            if let ControlMessageOwned::ScmCredentials(credentials) = cmsg {
+                                pid = u32::try_from(credentials.pid()).ok();
+                            }
+                        }
+                    }
+                    (message.bytes, pid)
+                };
+                let Some(pid) = pid else {
+                    continue;
+                };
+                if let Some(notification) = parse(pid, &buffer[..length.min(buffer.len())]) {
+                    if out.send(notification).is_err() {
+                        return;
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datagrams_are_read_as_sd_notify_does() {
+        let parsed = parse(7, b"STATUS=Listening on :80\nREADY=1\nMAINPID=7\n").expect("relevant");
+        assert!(parsed.ready);
+        assert_eq!(parsed.status.as_deref(), Some("Listening on :80"));
+        assert_eq!(parse(7, b"WATCHDOG=1\n"), None);
+        assert_eq!(parse(7, b"READY=0"), None);
+        assert_eq!(parse(7, b"\xff\xfe"), None);
+    }
+
+    #[test]
+    fn the_sender_is_known_by_its_credentials() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("notify.sock");
+        let (tx, rx) = crossbeam_channel::unbounded();
+        start(&path, tx).expect("bind");
+        let client = UnixDatagram::unbound().expect("socket");
+        client.send_to(b"READY=1", &path).expect("send");
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("a notification");
+        assert_eq!(got.pid, std::process::id());
+        assert!(got.ready);
+    }
+}
