@@ -19,9 +19,17 @@
 //! `/proc/self/task/*/children`, a few entries): nothing is polled.
 //!
 //! Listing (`svcs -p`) and signalling walk the members' descendants through `/proc`.
+//!
+//! Where svc.startd can create cgroups (v2) below its own, each instance also gets one
+//! ([`Cgroups`]): its start methods join it before exec, so every descendant is in it
+//! whatever it does. Then attribution reads `/proc/PID/cgroup`, listing reads
+//! `cgroup.procs`, SIGKILL is `cgroup.kill`, and "empty" also requires an empty
+//! `cgroup.procs` (processes found there that are not members — descendants of adopted
+//! processes re-parented elsewhere — are adopted through pidfds).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::PathBuf;
 
 use nix::sys::signal::{Signal as NixSignal, kill, killpg};
 use nix::unistd::Pid;
@@ -32,7 +40,7 @@ use crate::proc;
 
 /// One instance's processes.
 #[derive(Debug, Default)]
-struct Contract {
+pub struct Contract {
     /// Known live members and their start times (clock ticks after boot).
     members: BTreeMap<u32, u64>,
     /// Process groups of its start methods.
@@ -41,9 +49,142 @@ struct Contract {
     pidfds: BTreeMap<u32, OwnedFd>,
 }
 
+/// How processes are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A cgroup v2 per instance (where possible), plus what process groups give.
+    Cgroup,
+    /// Process groups, the subreaper and `SMF_FMRI` only.
+    ProcessGroup,
+}
+
+impl Mode {
+    /// `cgroup` or `process-group`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Cgroup => "cgroup",
+            Mode::ProcessGroup => "process-group",
+        }
+    }
+}
+
+/// svc.startd's cgroups: `<its own cgroup>/smf-<root hash>/<instance>`.
+#[derive(Debug, Clone)]
+pub struct Cgroups {
+    base: PathBuf,
+}
+
+impl Cgroups {
+    /// Finds svc.startd's own cgroup v2 and makes sure it can create and move processes
+    /// into child cgroups there (a probe process is moved into one and reaped). `None`,
+    /// with the reason, when it cannot: cgroup v1 only, no delegation, read-only mount.
+    pub fn detect(root: &std::path::Path) -> Result<Cgroups, String> {
+        let own = std::fs::read_to_string("/proc/self/cgroup")
+            .map_err(|error| format!("/proc/self/cgroup: {error}"))?;
+        let relative = own
+            .lines()
+            .find_map(|line| line.strip_prefix("0::"))
+            .ok_or("no cgroup v2 hierarchy in /proc/self/cgroup")?
+            .trim()
+            .to_string();
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+            .map_err(|error| format!("/proc/self/mountinfo: {error}"))?;
+        let mount = mountinfo
+            .lines()
+            .find_map(|line| {
+                let (left, right) = line.split_once(" - ")?;
+                let fstype = right.split_whitespace().next()?;
+                (fstype == "cgroup2").then(|| left.split_whitespace().nth(4).map(PathBuf::from))?
+            })
+            .ok_or("cgroup2 is not mounted")?;
+        let own_dir = mount.join(relative.trim_start_matches('/'));
+        let hash = crate::manifests::hash(root.as_os_str().as_encoded_bytes());
+        let base = own_dir.join(format!("smf-{}", &hash[..12]));
+        std::fs::create_dir_all(&base).map_err(|error| format!("{}: {error}", base.display()))?;
+        let probe = base.join("probe");
+        std::fs::create_dir_all(&probe).map_err(|error| format!("{}: {error}", probe.display()))?;
+        let moved = probe_move(&probe);
+        let _ = std::fs::remove_dir(&probe);
+        moved?;
+        Ok(Cgroups { base })
+    }
+
+    /// The instance's cgroup directory.
+    pub fn dir(&self, fmri: &Fmri) -> PathBuf {
+        let name = smf_core::explain::log_file(fmri);
+        let name = name
+            .strip_prefix("log/")
+            .unwrap_or(&name)
+            .trim_end_matches(".log")
+            .to_string();
+        self.base.join(name)
+    }
+
+    /// Creates the instance's cgroup (if needed) and returns its `cgroup.procs`.
+    pub fn prepare(&self, fmri: &Fmri) -> std::io::Result<PathBuf> {
+        let dir = self.dir(fmri);
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir.join("cgroup.procs"))
+    }
+
+    /// The pids in the instance's cgroup.
+    pub fn procs(&self, fmri: &Fmri) -> Vec<u32> {
+        std::fs::read_to_string(self.dir(fmri).join("cgroup.procs"))
+            .map(|text| {
+                text.split_whitespace()
+                    .filter_map(|p| p.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Kills everything in the instance's cgroup at once (`cgroup.kill`, Linux 5.14).
+    pub fn kill(&self, fmri: &Fmri) -> bool {
+        std::fs::write(self.dir(fmri).join("cgroup.kill"), "1").is_ok()
+    }
+
+    /// Removes the instance's cgroup (only possible once empty).
+    pub fn remove(&self, fmri: &Fmri) {
+        let _ = std::fs::remove_dir(self.dir(fmri));
+    }
+
+    /// The instance a process's cgroup says it belongs to.
+    pub fn instance_of(&self, pid: u32, known: &HashMap<Fmri, Contract>) -> Option<Fmri> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+        let path = text
+            .lines()
+            .find_map(|line| line.strip_prefix("0::"))?
+            .trim();
+        let base_name = self.base.file_name()?.to_str()?;
+        let (_, leaf) = path.split_once(&format!("/{base_name}/"))?;
+        known
+            .keys()
+            .find(|fmri| self.dir(fmri).ends_with(leaf))
+            .cloned()
+    }
+}
+
+/// Moves a short-lived child into `probe` to check that svc.startd may.
+fn probe_move(probe: &std::path::Path) -> Result<(), String> {
+    let mut child = std::process::Command::new("/bin/sleep")
+        .arg("5")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|error| format!("cannot start a probe process: {error}"))?;
+    let moved = std::fs::write(probe.join("cgroup.procs"), child.id().to_string())
+        .map_err(|error| format!("{}: {error}", probe.join("cgroup.procs").display()));
+    let _ = child.kill();
+    let _ = child.wait();
+    moved
+}
+
 /// Every instance's contract.
 #[derive(Debug, Default)]
 pub struct Contracts {
+    /// Per-instance cgroups, when available.
+    cgroups: Option<Cgroups>,
     contracts: HashMap<Fmri, Contract>,
     /// Member pid -> instance.
     owner: HashMap<u32, Fmri>,
@@ -61,9 +202,40 @@ pub struct Adopted {
 }
 
 impl Contracts {
-    /// Nothing tracked.
+    /// Nothing tracked, process groups only.
     pub fn new() -> Contracts {
         Contracts::default()
+    }
+
+    /// Nothing tracked; instances get cgroups too.
+    pub fn with_cgroups(cgroups: Cgroups) -> Contracts {
+        Contracts {
+            cgroups: Some(cgroups),
+            ..Contracts::default()
+        }
+    }
+
+    /// How processes are grouped.
+    pub fn mode(&self) -> Mode {
+        if self.cgroups.is_some() {
+            Mode::Cgroup
+        } else {
+            Mode::ProcessGroup
+        }
+    }
+
+    /// The `cgroup.procs` a start method of the instance joins, if cgroups are used.
+    pub fn cgroup_for(&self, fmri: &Fmri) -> Option<PathBuf> {
+        let cgroups = self.cgroups.as_ref()?;
+        match cgroups.prepare(fmri) {
+            Ok(procs) => Some(procs),
+            Err(error) => {
+                eprintln!(
+                    "svc.startd: {fmri}: cannot create its cgroup ({error}); tracking it by process group"
+                );
+                None
+            }
+        }
     }
 
     /// A start method was spawned: its process (and process group) is the instance's.
@@ -121,6 +293,11 @@ impl Contracts {
     /// Which instance a process (not a member) comes from: its process group, its parents'
     /// membership, else `SMF_FMRI` in its environment.
     pub fn origin(&self, pid: u32) -> Option<Fmri> {
+        if let Some(cgroups) = &self.cgroups
+            && let Some(fmri) = cgroups.instance_of(pid, &self.contracts)
+        {
+            return Some(fmri);
+        }
         let mut current = pid;
         for _ in 0..64 {
             if let Some(fmri) = self.owner.get(&current) {
@@ -140,11 +317,30 @@ impl Contracts {
         self.contracts.contains_key(&fmri).then_some(fmri)
     }
 
-    /// Whether no member of the instance is left.
-    pub fn is_empty(&self, fmri: &Fmri) -> bool {
-        self.contracts
+    /// Whether no member of the instance is left. With cgroups, a process still in the
+    /// instance's cgroup that is not a member (an adopted process's descendant, re-parented
+    /// outside svc.startd) is adopted through a pidfd, returned for the caller to watch.
+    pub fn is_empty(&mut self, fmri: &Fmri) -> (bool, Vec<(u32, i32)>) {
+        let members_left = self
+            .contracts
             .get(fmri)
-            .is_none_or(|contract| contract.members.is_empty())
+            .is_some_and(|contract| !contract.members.is_empty());
+        if members_left {
+            return (false, Vec::new());
+        }
+        let Some(cgroups) = &self.cgroups else {
+            return (true, Vec::new());
+        };
+        let strays: Vec<(u32, u64)> = cgroups
+            .procs(fmri)
+            .into_iter()
+            .filter_map(|pid| Some((pid, proc::start_ticks(pid)?)))
+            .collect();
+        if strays.is_empty() {
+            return (true, Vec::new());
+        }
+        let adopted = self.adopt(fmri, &strays);
+        (adopted.alive.is_empty(), adopted.watch)
     }
 
     /// Every process of the instance: members and their descendants, pid order.
@@ -152,7 +348,10 @@ impl Contracts {
         let Some(contract) = self.contracts.get(fmri) else {
             return Vec::new();
         };
-        let roots: Vec<u32> = contract.members.keys().copied().collect();
+        let mut roots: Vec<u32> = contract.members.keys().copied().collect();
+        if let Some(cgroups) = &self.cgroups {
+            roots.extend(cgroups.procs(fmri));
+        }
         proc::with_descendants(&roots)
     }
 
@@ -166,6 +365,11 @@ impl Contracts {
 
     /// Sends `signal` to every process of the instance (and its process groups).
     pub fn signal(&self, fmri: &Fmri, signal: Signal) {
+        if signal == Signal::KILL
+            && let Some(cgroups) = &self.cgroups
+        {
+            cgroups.kill(fmri);
+        }
         let Ok(signal) = NixSignal::try_from(signal.0) else {
             return;
         };
@@ -188,6 +392,9 @@ impl Contracts {
             for group in contract.groups {
                 self.group_owner.remove(&group);
             }
+        }
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.remove(fmri);
         }
     }
 
@@ -260,8 +467,8 @@ mod tests {
         let adopted = contracts.adopt(&fmri, &[(me, start)]);
         assert_eq!(adopted.alive, vec![me]);
         assert_eq!(contracts.owner(me), Some(&fmri));
-        assert!(!contracts.is_empty(&fmri));
+        assert!(!contracts.is_empty(&fmri).0);
         assert_eq!(contracts.exited(me), Some(fmri.clone()));
-        assert!(contracts.is_empty(&fmri));
+        assert!(contracts.is_empty(&fmri).0);
     }
 }

@@ -26,7 +26,7 @@ use smf_core::protocol::{ImportOutcome, Response};
 use smf_core::signal::Signal;
 use smf_core::state::{State, Timestamp};
 
-use crate::contract::Contracts;
+use crate::contract::{Cgroups, Contracts, Mode};
 use crate::control::Call;
 use crate::logs::{Logs, Rotation};
 use crate::manifests::{self, Loaded};
@@ -45,6 +45,8 @@ pub struct Options {
     pub manifest_dirs: Vec<PathBuf>,
     /// Log rotation.
     pub rotation: Rotation,
+    /// How to track processes: cgroups if possible (None), or as asked.
+    pub contracts: Option<Mode>,
 }
 
 /// Why svc.startd could not run.
@@ -117,7 +119,9 @@ pub(crate) struct Daemon {
 pub(crate) fn now() -> Timestamp {
     let millis = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX));
+        .map_or(0, |elapsed| {
+            u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX)
+        });
     Timestamp(millis)
 }
 
@@ -130,11 +134,26 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     let _lock = Lock::take(&root).map_err(StartError::Locked)?;
     // Orphans of the services stay below us, so they can be tracked and reaped.
     if let Err(error) = nix::sys::prctl::set_child_subreaper(true) {
-        eprintln!("svc.startd: cannot become a child subreaper ({error}); processes that leave their parents will not be tracked");
+        eprintln!(
+            "svc.startd: cannot become a child subreaper ({error}); processes that leave their parents will not be tracked"
+        );
     }
     let signals = block_signals()
         .map_err(|error| StartError::Other(format!("cannot set up signal handling: {error}")))?;
 
+    let contracts = match options.contracts {
+        Some(Mode::ProcessGroup) => Contracts::new(),
+        wanted => match Cgroups::detect(root.dir()) {
+            Ok(cgroups) => Contracts::with_cgroups(cgroups),
+            Err(why) if wanted == Some(Mode::Cgroup) => {
+                return Err(StartError::Other(format!("cannot use cgroups: {why}")));
+            }
+            Err(why) => {
+                eprintln!("svc.startd: tracking processes by process group ({why})");
+                Contracts::new()
+            }
+        },
+    };
     let repository = Repository::open(&root.repository())
         .map_err(|error| StartError::Other(error.to_string()))?;
     let admin = repository
@@ -168,7 +187,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         pending: Changes::default(),
         dirty: HashSet::new(),
         logs,
-        contracts: Contracts::new(),
+        contracts,
         watcher,
         reaper,
         methods: HashMap::new(),
@@ -363,11 +382,16 @@ impl Daemon {
             }
         };
         let notify_socket = self.root.notify_socket();
+        let cgroup = if run.method == MethodName::Start && run.duration != Duration::Transient {
+            self.contracts.cgroup_for(fmri)
+        } else {
+            None
+        };
         let request = SpawnRequest {
             run,
             log,
             notify_socket: run.notify.then_some(notify_socket.as_path()),
-            cgroup_procs: None,
+            cgroup_procs: cgroup.as_deref(),
         };
         match spawn::spawn(request) {
             Ok(pid) => {
@@ -394,7 +418,11 @@ impl Daemon {
                 self.logs.marker(
                     fmri,
                     SystemTime::now(),
-                    &format!("Method \"{}\" could not be started: {}.", run.method.as_str(), error.message),
+                    &format!(
+                        "Method \"{}\" could not be started: {}.",
+                        run.method.as_str(),
+                        error.message
+                    ),
                 );
                 self.internal.push_back(Event::MethodExited {
                     run: run.run,
@@ -415,7 +443,11 @@ impl Daemon {
             self.run_pids.remove(&method.run);
             self.method_owners.remove(&pid);
             let status = exit.status.clone().unwrap_or(MethodStatus::Exited(0));
-            self.logs.marker(&method.fmri, SystemTime::now(), &exit_line(method.method, &status));
+            self.logs.marker(
+                &method.fmri,
+                SystemTime::now(),
+                &exit_line(method.method, &status),
+            );
             if self.contracts.exited(pid).is_some() {
                 touched.push(method.fmri.clone());
             }
@@ -465,7 +497,15 @@ impl Daemon {
             .methods
             .values()
             .any(|method| &method.fmri == fmri && method.method == MethodName::Start);
-        if !method_running && self.contracts.is_empty(fmri) {
+        if method_running {
+            return;
+        }
+        let (empty, strays) = self.contracts.is_empty(fmri);
+        for (pid, fd) in strays {
+            self.watcher.watch(pid, fd);
+            self.dirty.insert(fmri.clone());
+        }
+        if empty {
             self.feed(Event::ContractEmptied { fmri: fmri.clone() });
         }
     }
@@ -514,11 +554,10 @@ impl Daemon {
     /// 0 when every instance stopped; 1 when one had to be killed or could not be stopped
     /// (it is in maintenance).
     fn shutdown_status(&self) -> i32 {
-        let unclean = self
-            .engine
-            .statuses()
-            .iter()
-            .any(|status| status.state == State::Maintenance && status.since.0 >= self.started_at);
+        let unclean =
+            self.engine.statuses().iter().any(|status| {
+                status.state == State::Maintenance && status.since.0 >= self.started_at
+            });
         i32::from(unclean)
     }
 
@@ -594,7 +633,9 @@ impl Daemon {
             if running {
                 continue;
             }
-            eprintln!("svc.startd: {fmri}: stopping the processes left by the previous svc.startd (it must start afresh)");
+            eprintln!(
+                "svc.startd: {fmri}: stopping the processes left by the previous svc.startd (it must start afresh)"
+            );
             self.contracts.signal(&fmri, Signal::TERM);
             self.contracts.forget(&fmri);
             self.main_pids.remove(&fmri);
@@ -714,7 +755,9 @@ impl Daemon {
         match self.repository.apply(&self.pending) {
             Ok(()) => {
                 if self.repository_failing {
-                    eprintln!("svc.startd: the repository is writable again; pending changes saved");
+                    eprintln!(
+                        "svc.startd: the repository is writable again; pending changes saved"
+                    );
                 }
                 self.repository_failing = false;
                 self.pending = Changes::default();
@@ -749,14 +792,19 @@ impl Daemon {
 /// `Method "start" exited with status 0.` / `Method "stop" failed due to signal KILL.`
 fn exit_line(method: MethodName, status: &MethodStatus) -> String {
     match status {
-        MethodStatus::Exited(code) => format!("Method \"{}\" exited with status {code}.", method.as_str()),
+        MethodStatus::Exited(code) => {
+            format!("Method \"{}\" exited with status {code}.", method.as_str())
+        }
         MethodStatus::Signaled { signal, .. } => format!(
             "Method \"{}\" failed due to signal {}.",
             method.as_str(),
             signal.name().trim_start_matches("SIG")
         ),
         MethodStatus::NotStarted { message, .. } => {
-            format!("Method \"{}\" could not be started: {message}.", method.as_str())
+            format!(
+                "Method \"{}\" could not be started: {message}.",
+                method.as_str()
+            )
         }
     }
 }

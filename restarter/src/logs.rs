@@ -153,10 +153,10 @@ impl Logs {
                         // The file was deleted (or its file system unmounted): the kernel
                         // dropped the watch. The next `open` adds a new one.
                         watched.remove(&event.wd);
-                    } else if let Some(path) = watched.get(&event.wd) {
-                        if !to_check.contains(path) {
-                            to_check.push(path.clone());
-                        }
+                    } else if let Some(path) = watched.get(&event.wd)
+                        && !to_check.contains(path)
+                    {
+                        to_check.push(path.clone());
                     }
                 }
             }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use smf_restarter::contract::Mode;
 use smf_restarter::daemon::{self, Options, StartError};
 use smf_restarter::logs::Rotation;
 use smf_restarter::root::Root;
@@ -27,6 +28,10 @@ struct Args {
     /// Keep this many rotated generations of each log.
     #[arg(long, value_name = "N", default_value_t = 3)]
     log_keep: usize,
+    /// How to track each instance's processes: a cgroup v2 per instance where svc.startd
+    /// can create one (auto, the default), or process groups and the subreaper only.
+    #[arg(long, value_name = "MODE", default_value = "auto", value_parser = ["auto", "cgroup", "process-group"])]
+    contracts: String,
 }
 
 fn main() -> ExitCode {
@@ -42,6 +47,11 @@ fn main() -> ExitCode {
         rotation: Rotation {
             max_bytes: args.log_max_bytes,
             keep: args.log_keep,
+        },
+        contracts: match args.contracts.as_str() {
+            "cgroup" => Some(Mode::Cgroup),
+            "process-group" => Some(Mode::ProcessGroup),
+            _ => None,
         },
     };
     match daemon::run(options) {

@@ -102,17 +102,21 @@ pub fn check(path: String, text: Vec<u8>) -> Loaded {
     let mut diagnostics: Vec<String> = parsed.diagnostics.iter().map(|d| d.to_string()).collect();
     let valid = parsed.is_valid();
     let mut bundle = if valid { parsed.bundle } else { None };
-    if let Some(found) = &bundle {
-        if found.kind == BundleKind::Archive {
-            diagnostics.push(format!("{path}: error: an archive cannot be imported"));
-            bundle = None;
-        }
+    if let Some(found) = &bundle
+        && found.kind == BundleKind::Archive
+    {
+        diagnostics.push(format!("{path}: error: an archive cannot be imported"));
+        bundle = None;
     }
     if let Some(found) = &bundle {
         let mut refused = Vec::new();
         for service in &found.services {
-            let names = std::iter::once(service.name.as_str())
-                .chain(service.instances.iter().map(|instance| instance.name.as_str()));
+            let names = std::iter::once(service.name.as_str()).chain(
+                service
+                    .instances
+                    .iter()
+                    .map(|instance| instance.name.as_str()),
+            );
             for name in names {
                 if let Some(token) = manifest::placeholder(name) {
                     refused.push(format!(
@@ -204,7 +208,11 @@ mod tests {
         let dirs = vec![dir.path().to_path_buf()];
         let first = scan(&dirs, &BTreeMap::new());
         assert_eq!(first.changed.len(), 3);
-        let good: Vec<&Loaded> = first.changed.iter().filter(|l| l.bundle.is_some()).collect();
+        let good: Vec<&Loaded> = first
+            .changed
+            .iter()
+            .filter(|l| l.bundle.is_some())
+            .collect();
         assert_eq!(good.len(), 1);
         assert_eq!(good[0].services(), ["site/app"]);
         let template = first
@@ -213,7 +221,10 @@ mod tests {
             .find(|l| l.path.ends_with("template.xml"))
             .expect("template");
         assert!(
-            template.diagnostics.iter().any(|d| d.contains("@PROG@") && d.contains("substitute")),
+            template
+                .diagnostics
+                .iter()
+                .any(|d| d.contains("@PROG@") && d.contains("substitute")),
             "{:?}",
             template.diagnostics
         );
@@ -225,8 +236,11 @@ mod tests {
         let again = scan(&dirs, &known);
         assert!(again.changed.is_empty() && again.gone.is_empty());
         std::fs::remove_file(dir.path().join("broken.xml")).expect("rm");
-        std::fs::write(dir.path().join("site/app.xml"), GOOD.replace("true'/>", "false'/>"))
-            .expect("rewrite");
+        std::fs::write(
+            dir.path().join("site/app.xml"),
+            GOOD.replace("true'/>", "false'/>"),
+        )
+        .expect("rewrite");
         let third = scan(&dirs, &known);
         assert_eq!(third.changed.len(), 1);
         assert_eq!(third.gone.len(), 1);

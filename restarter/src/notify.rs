@@ -33,7 +33,9 @@ pub fn parse(pid: u32, datagram: &[u8]) -> Option<Notification> {
     for line in text.lines() {
         match line.split_once('=') {
             Some(("READY", "1")) => notification.ready = true,
-            Some(("STATUS", status)) => notification.status = Some(status.chars().take(512).collect()),
+            Some(("STATUS", status)) => {
+                notification.status = Some(status.chars().take(512).collect())
+            }
             _ => {}
         }
     }
@@ -88,10 +90,10 @@ pub fn start(path: &Path, out: Sender<Notification>) -> std::io::Result<()> {
                 let Some(pid) = pid else {
                     continue;
                 };
-                if let Some(notification) = parse(pid, &buffer[..length.min(buffer.len())]) {
-                    if out.send(notification).is_err() {
-                        return;
-                    }
+                if let Some(notification) = parse(pid, &buffer[..length.min(buffer.len())])
+                    && out.send(notification).is_err()
+                {
+                    return;
                 }
             }
         })?;

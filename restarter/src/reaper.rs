@@ -133,7 +133,10 @@ impl Watcher {
     /// process is no longer a member: closing removes it from the set).
     pub fn watch(&self, pid: u32, pidfd: i32) {
         let fd = borrow(pidfd);
-        let event = EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT, u64::from(pid));
+        let event = EpollEvent::new(
+            EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT,
+            u64::from(pid),
+        );
         if let Err(error) = self.epoll.add(fd, event) {
             eprintln!("svc.startd: cannot watch pid {pid}: {error}");
         }

@@ -19,11 +19,14 @@ impl Daemon {
             Request::Ping => Response::Pong {
                 pid: std::process::id(),
                 root: self.root.dir().display().to_string(),
-                contracts: "process-group".into(),
+                contracts: self.contracts.mode().as_str().into(),
             },
             Request::List { patterns } => {
                 let (instances, errors) = self.select(&patterns);
-                let instances = instances.iter().filter_map(|fmri| self.info(fmri)).collect();
+                let instances = instances
+                    .iter()
+                    .filter_map(|fmri| self.info(fmri))
+                    .collect();
                 Response::Instances { instances, errors }
             }
             Request::Explain { patterns } => {

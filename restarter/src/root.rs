@@ -138,7 +138,11 @@ impl Lock {
                 let pid = pid.trim();
                 return Err(LockError::Held {
                     root: root.dir().display().to_string(),
-                    pid: if pid.is_empty() { "unknown".into() } else { pid.into() },
+                    pid: if pid.is_empty() {
+                        "unknown".into()
+                    } else {
+                        pid.into()
+                    },
                 });
             }
         };

@@ -3,9 +3,9 @@
 //! resource limits, umask, credentials and working directory.
 //!
 //! Everything that can be decided before the fork is decided in [`resolve`] (users, groups,
-//! directories, limits a non-root svc.startd cannot raise): those failures are fatal
-//! [`SpawnError`]s and no process exists. What only the child can do runs in one `pre_exec`
-//! closure ([`install_child_setup`]), using async-signal-safe system calls only. A failure
+//! the working directory, whether a non-root svc.startd is asked to change user): those
+//! failures are fatal [`SpawnError`]s and no process exists. What only the child can do runs
+//! in one `pre_exec` closure (`install_child_setup`), using async-signal-safe system calls. A failure
 //! there is written to a close-on-exec pipe as (stage, index, errno) and the child `_exit`s
 //! with `SMF_EXIT_ERR_CONFIG` (96) instead of returning the error to std: std answers such an
 //! error with its own `waitpid` on the child, which would race the reaper's `waitid(P_ALL)`
@@ -304,7 +304,9 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
 
     let mut command = Command::new(SHELL);
     command
-        .args(["-c", &run.command])
+        // As svc.startd does (method.c): `exec` makes the command itself the method's
+        // process, so a child instance's process is the service, not a shell around it.
+        .args(["-c", &format!("exec {}", run.command)])
         .env_clear()
         .envs(environment)
         .stdin(Stdio::null())
@@ -571,7 +573,7 @@ fn install_child_setup(command: &mut Command, setup: ChildSetup) {
     // SAFETY: svc.startd has threads, so between fork and exec the child may only make
     // async-signal-safe calls: another thread may have held the allocator's lock at the
     // fork. The closure only reads `setup` (allocated before the fork), builds fixed-size
-    // values on the stack and makes raw system calls (sigprocmask, sigaction, write,
+    // values on the stack and makes raw system calls (sigprocmask, rt_sigaction, write,
     // setrlimit, umask, setgroups, setgid, setuid, chdir, _exit), directly through libc or
     // through nix wrappers that do nothing but the call. It never returns an error to std
     // (see the module doc): on failure it writes 12 bytes to the pipe and calls `_exit`.
@@ -582,23 +584,24 @@ fn install_child_setup(command: &mut Command, setup: ChildSetup) {
 
             // The daemon ignores or blocks signals a service must see (SIGPIPE, SIGCHLD,
             // SIGTERM, SIGHUP...): ignored dispositions and the mask survive exec, handlers
-            // do not. Reset every signal; the ones that cannot be changed just fail.
-            // Zeroed sigset_t and sigaction are valid values (an empty set, SIG_DFL).
+            // do not. Reset every signal. The raw system call, because glibc's sigaction
+            // refuses the two signals it reserves (32 and 33), which can be inherited ignored
+            // too. A zeroed kernel sigaction is SIG_DFL with no flags and an empty mask.
             let mut empty: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut empty);
             libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-            let mut default: libc::sigaction = std::mem::zeroed();
-            default.sa_sigaction = libc::SIG_DFL;
+            let default = [0u64; 4];
             for signal in 1..=64 {
                 if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-                    libc::sigaction(signal, &default, std::ptr::null_mut());
+                    let null = std::ptr::null_mut::<u64>();
+                    libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), null, 8);
                 }
             }
 
-            if let Some(procs) = setup.cgroup {
-                if libc::write(procs, b"0".as_ptr().cast(), 1) != 1 {
-                    fail(Stage::Cgroup, 0, Errno::last_raw());
-                }
+            if let Some(procs) = setup.cgroup
+                && libc::write(procs, b"0".as_ptr().cast(), 1) != 1
+            {
+                fail(Stage::Cgroup, 0, Errno::last_raw());
             }
             for (index, (resource, value)) in setup.limits.iter().enumerate() {
                 if let Err(errno) = resource::setrlimit(*resource, *value, *value) {
@@ -629,6 +632,7 @@ fn install_child_setup(command: &mut Command, setup: ChildSetup) {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
+    use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
     use nix::sys::wait::waitpid;
     use nix::unistd::Pid;
     use smf_core::engine::{Duration, MethodName, ProcessSettings, ResourceLimit, RunId};
@@ -637,12 +641,15 @@ mod tests {
 
     use super::*;
 
-    fn method(command: &str) -> MethodRun {
+    /// A method running `script` (the command is exec'd, as SMF does: a script of several
+    /// commands goes through its own shell).
+    fn method(script: &str) -> MethodRun {
+        let command = format!("/bin/sh -c '{}'", script.replace('\'', "'\\''"));
         MethodRun {
             run: RunId(1),
             fmri: Fmri::parse("svc:/site/foo:default").unwrap(),
             method: MethodName::Start,
-            command: command.into(),
+            command: command.clone(),
             written: command.into(),
             context: MethodContext::default(),
             process: ProcessSettings::default(),
@@ -652,29 +659,36 @@ mod tests {
         }
     }
 
-    fn credential(user: &str) -> Option<MethodCredential> {
+    fn as_user(user: &str) -> Option<MethodCredential> {
         Some(MethodCredential {
             user: Some(user.into()),
             ..MethodCredential::default()
         })
     }
 
+    fn variable(name: &str, value: &str) -> EnvVar {
+        EnvVar {
+            name: name.into(),
+            value: value.into(),
+        }
+    }
+
+    /// Spawns with a fresh log in a temporary directory (the directory holds the log).
     fn start(
         run: &MethodRun,
         notify_socket: Option<&Path>,
-        cgroup: Option<&Path>,
+        cgroup_procs: Option<&Path>,
     ) -> (tempfile::TempDir, Result<u32, SpawnError>) {
         let dir = tempfile::tempdir().unwrap();
         let log = File::options()
             .append(true)
             .create(true)
-            .open(dir.path().join("log"))
-            .unwrap();
+            .open(dir.path().join("log"));
         let request = SpawnRequest {
             run,
-            log,
+            log: log.unwrap(),
             notify_socket,
-            cgroup_procs: cgroup,
+            cgroup_procs,
         };
         (dir, spawn(request))
     }
@@ -690,17 +704,21 @@ mod tests {
         )
     }
 
-    fn fails(run: &MethodRun) -> SpawnError {
-        start(run, None, None).1.unwrap_err()
+    fn fatal(run: &MethodRun, message: &str) {
+        let error = start(run, None, None).1.unwrap_err();
+        assert_eq!(
+            error,
+            SpawnError {
+                message: message.into(),
+                fatal: true
+            }
+        );
     }
 
     #[test]
     fn the_environment_is_smfs_and_nothing_inherited() {
         let mut run = method("env");
-        run.context.environment = vec![EnvVar {
-            name: "FOO".into(),
-            value: "bar baz".into(),
-        }];
+        run.context.environment = vec![variable("FOO", "bar baz")];
         let (log, _) = output(&run, Some(Path::new("/run/notify.sock")));
         let lines: Vec<&str> = log.lines().collect();
         for expected in [
@@ -715,8 +733,16 @@ mod tests {
         ] {
             assert!(lines.contains(&expected), "{expected} missing from\n{log}");
         }
+        // Not notify: no NOTIFY_SOCKET although svc.startd has one.
         assert!(
             !log.contains("CARGO") && !log.contains("NOTIFY_SOCKET"),
+            "{log}"
+        );
+        run.notify = true;
+        let (log, _) = output(&run, Some(Path::new("/run/notify.sock")));
+        assert!(
+            log.lines()
+                .any(|line| line == "NOTIFY_SOCKET=/run/notify.sock"),
             "{log}"
         );
     }
@@ -725,19 +751,13 @@ mod tests {
     fn the_manifest_may_set_path_but_not_smf_variables() {
         let mut run = method("env");
         run.context.environment = vec![
-            EnvVar {
-                name: "PATH".into(),
-                value: "/opt/site/bin:/usr/bin:/bin".into(),
-            },
-            EnvVar {
-                name: "SMF_FMRI".into(),
-                value: "svc:/evil:default".into(),
-            },
+            variable("PATH", "/opt/site/bin:/usr/bin:/bin"),
+            variable("SMF_FMRI", "svc:/evil:default"),
         ];
         let (log, _) = output(&run, None);
-        assert!(log.contains(
-            "Invalid environment variable \"SMF_FMRI=svc:/evil:default\"; \"SMF_\" prefix is reserved. ]"
-        ));
+        let warning = "Invalid environment variable \"SMF_FMRI=svc:/evil:default\"; \"SMF_\" \
+                       prefix is reserved. ]";
+        assert!(log.lines().next().unwrap().ends_with(warning), "{log}");
         assert!(
             log.lines()
                 .any(|line| line == "PATH=/opt/site/bin:/usr/bin:/bin"),
@@ -748,15 +768,6 @@ mod tests {
                 .any(|line| line == "SMF_FMRI=svc:/site/foo:default"),
             "{log}"
         );
-    }
-
-    #[test]
-    fn notify_socket_is_set_only_for_notify_instances() {
-        let mut run = method("echo \"[$NOTIFY_SOCKET]\"");
-        let socket = Path::new("/run/smf/notify.sock");
-        assert_eq!(output(&run, Some(socket)).0, "[]\n");
-        run.notify = true;
-        assert_eq!(output(&run, Some(socket)).0, "[/run/smf/notify.sock]\n");
     }
 
     #[test]
@@ -771,59 +782,42 @@ mod tests {
         }];
         let expected = format!("{}\n0027\n64\n", directory.path().display());
         assert_eq!(output(&run, None).0, expected);
-        // Without settings: `/`, svc.startd's umask 022.
+        // Without settings: `/` and svc.startd's umask, 022.
         assert_eq!(output(&method("pwd; umask"), None).0, "/\n0022\n");
     }
 
     #[test]
-    fn signals_are_neither_ignored_nor_blocked() {
+    fn the_process_leads_its_own_group_with_default_signals() {
         // Rust ignores SIGPIPE in every program; block SIGHUP in this thread as well.
-        use nix::sys::signal::{SigSet, SigmaskHow, Signal, pthread_sigmask};
         let hangup = SigSet::from(Signal::SIGHUP);
         pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&hangup), None).unwrap();
-        let (log, _) = output(&method("grep -E '^Sig(Ign|Blk)' /proc/self/status"), None);
+        let command = "cut -d' ' -f5 /proc/$$/stat; grep -E '^Sig(Ign|Blk)' /proc/self/status";
+        let (log, pid) = output(&method(command), None);
         pthread_sigmask(SigmaskHow::SIG_UNBLOCK, Some(&hangup), None).unwrap();
-        assert_eq!(log, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+        let expected = format!("{pid}\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+        assert_eq!(log, expected);
     }
 
     #[test]
-    fn each_run_is_its_own_process_group() {
-        let (log, pid) = output(&method("cut -d' ' -f5 /proc/$$/stat"), None);
-        assert_eq!(log.trim(), pid.to_string());
-    }
-
-    #[test]
-    fn an_unknown_user_or_missing_directory_is_fatal_and_starts_nothing() {
+    fn context_errors_are_fatal_and_start_nothing() {
         let marker = tempfile::tempdir().unwrap().path().join("ran");
         let mut run = method(&format!("touch {}", marker.display()));
-        run.context.credential = credential("nosuchuser");
-        let expected = "user \"nosuchuser\" does not exist";
-        assert_eq!(
-            fails(&run),
-            SpawnError {
-                message: expected.into(),
-                fatal: true
-            }
-        );
+        run.context.credential = as_user("nosuchuser");
+        fatal(&run, "user \"nosuchuser\" does not exist");
         run.context.credential = None;
         run.context.working_directory = Some("/nope/smf".into());
-        let message = "working directory \"/nope/smf\": No such file or directory";
-        assert_eq!(
-            fails(&run),
-            SpawnError {
-                message: message.into(),
-                fatal: true
-            }
+        fatal(
+            &run,
+            "working directory \"/nope/smf\": No such file or directory",
         );
-        run.context.credential = Some(MethodCredential {
-            supp_groups: Some("root,nosuchgroup".into()),
-            ..MethodCredential::default()
-        });
         run.context.working_directory = None;
-        assert_eq!(
-            fails(&run).message,
-            "supplementary group \"nosuchgroup\" does not exist"
-        );
+        let groups = Some("root,nosuchgroup".to_string());
+        let credential = MethodCredential {
+            supp_groups: groups,
+            ..MethodCredential::default()
+        };
+        run.context.credential = Some(credential);
+        fatal(&run, "supplementary group \"nosuchgroup\" does not exist");
         assert!(!marker.exists());
     }
 
@@ -831,70 +825,46 @@ mod tests {
     fn runs_as_another_user_with_its_groups() {
         let nobody = User::from_name("nobody")
             .unwrap()
-            .expect("the tests need a user \"nobody\"");
+            .expect("the tests need a user nobody");
         let mut run = method("id -u; id -g; id -G; echo $HOME $LOGNAME; pwd");
-        run.context.credential = credential("nobody");
+        run.context.credential = as_user("nobody");
         run.context.working_directory = Some("/".into());
-        let resolved = resolve(&run).unwrap();
-        assert!(resolved.changes_identity);
+        assert!(resolve(&run).unwrap().changes_identity);
         let name = CString::new("nobody").unwrap();
         let groups = nix::unistd::getgrouplist(&name, nobody.gid).unwrap();
         let groups: Vec<String> = groups.iter().map(ToString::to_string).collect();
-        let expected = format!(
-            "{}\n{}\n{}\n{} nobody\n/\n",
-            nobody.uid,
-            nobody.gid,
-            groups.join(" "),
-            nobody.dir.display()
-        );
+        let (uid, gid, home) = (nobody.uid, nobody.gid, nobody.dir.display());
+        let expected = format!("{uid}\n{gid}\n{}\n{home} nobody\n/\n", groups.join(" "));
         assert_eq!(output(&run, None).0, expected);
     }
 
     #[test]
-    fn the_working_directory_is_entered_as_the_user() {
-        // Root may enter a 0700 directory of root's; nobody may not. svc.startd changes
-        // directory after changing user, so this is the child's error, reported by stage.
+    fn child_failures_name_their_stage() {
+        // svc.startd enters the directory after changing user: root may enter this 0700
+        // directory of root's, nobody may not.
         let private = tempfile::tempdir().unwrap();
         let mode = std::os::unix::fs::PermissionsExt::from_mode(0o700);
         std::fs::set_permissions(private.path(), mode).unwrap();
-        let mut run = method("pwd");
-        run.context.credential = credential("nobody");
-        run.context.working_directory = Some(private.path().display().to_string());
-        let message = format!(
-            "working directory \"{}\": Permission denied",
-            private.path().display()
-        );
-        assert_eq!(
-            fails(&run),
-            SpawnError {
-                message,
-                fatal: true
-            }
-        );
-    }
-
-    #[test]
-    fn a_limit_the_kernel_refuses_is_fatal() {
-        let nr_open: u64 = std::fs::read_to_string("/proc/sys/fs/nr_open")
-            .unwrap()
-            .trim()
-            .parse()
-            .unwrap();
         let mut run = method("true");
-        run.process.limits = vec![ResourceLimit {
-            resource: Resource::Nofile,
-            value: Some(nr_open + 1),
-        }];
-        let message = format!(
-            "could not set limit_nofile to {}: Operation not permitted",
-            nr_open + 1
+        run.context.credential = as_user("nobody");
+        run.context.working_directory = Some(private.path().display().to_string());
+        let path = private.path().display();
+        fatal(
+            &run,
+            &format!("working directory \"{path}\": Permission denied"),
         );
-        assert_eq!(
-            fails(&run),
-            SpawnError {
-                message,
-                fatal: true
-            }
+        // Above fs.nr_open even root cannot raise RLIMIT_NOFILE.
+        let nr_open = std::fs::read_to_string("/proc/sys/fs/nr_open").unwrap();
+        let too_many = nr_open.trim().parse::<u64>().unwrap() + 1;
+        let mut run = method("true");
+        let limit = ResourceLimit {
+            resource: Resource::Nofile,
+            value: Some(too_many),
+        };
+        run.process.limits = vec![limit];
+        fatal(
+            &run,
+            &format!("could not set limit_nofile to {too_many}: Operation not permitted"),
         );
     }
 

@@ -142,7 +142,10 @@ impl Daemon {
     pub fn request(&self, request: &Request) -> Response {
         match self.try_request(request) {
             Some(response) => response,
-            None => panic!("svc.startd did not answer {request:?}; stderr:\n{}", self.stderr()),
+            None => panic!(
+                "svc.startd did not answer {request:?}; stderr:\n{}",
+                self.stderr()
+            ),
         }
     }
 
@@ -254,7 +257,10 @@ impl Daemon {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("svc.startd did not exit after SIGTERM; stderr:\n{}", self.stderr());
+                panic!(
+                    "svc.startd did not exit after SIGTERM; stderr:\n{}",
+                    self.stderr()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -283,9 +289,11 @@ impl Drop for Daemon {
             if let Some(Response::Instances { instances, .. }) =
                 self.try_request(&Request::List { patterns: vec![] })
             {
-                self.seen
-                    .borrow_mut()
-                    .extend(instances.iter().flat_map(|i| i.processes.iter().map(|p| p.pid)));
+                self.seen.borrow_mut().extend(
+                    instances
+                        .iter()
+                        .flat_map(|i| i.processes.iter().map(|p| p.pid)),
+                );
             }
             if let Some(mut child) = self.child.take() {
                 let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);

@@ -8,7 +8,9 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let assignments: Vec<String> = std::env::args().skip(1).collect();
     if assignments.is_empty() || assignments.iter().any(|a| a == "--help" || a == "-h") {
-        eprintln!("usage: smf-notify READY=1 | STATUS=TEXT ...\nSends the assignments to $NOTIFY_SOCKET (set by svc.startd for services with startd/readiness=notify).");
+        eprintln!(
+            "usage: smf-notify READY=1 | STATUS=TEXT ...\nSends the assignments to $NOTIFY_SOCKET (set by svc.startd for services with startd/readiness=notify)."
+        );
         return ExitCode::from(2);
     }
     if let Some(bad) = assignments.iter().find(|a| !a.contains('=')) {
@@ -16,7 +18,9 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
-        eprintln!("smf-notify: NOTIFY_SOCKET is not set (is startd/readiness=notify set for this service?)");
+        eprintln!(
+            "smf-notify: NOTIFY_SOCKET is not set (is startd/readiness=notify set for this service?)"
+        );
         return ExitCode::from(1);
     };
     let message = assignments.join("\n");
@@ -24,7 +28,10 @@ fn main() -> ExitCode {
     match sent {
         Ok(_) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("smf-notify: {}: {error}", std::path::Path::new(&path).display());
+            eprintln!(
+                "smf-notify: {}: {error}",
+                std::path::Path::new(&path).display()
+            );
             ExitCode::from(1)
         }
     }

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
     let mut stream = match UnixStream::connect(&socket) {
         Ok(stream) => stream,
         Err(error) => {
-            eprintln!("smf-request: {}: {error} (is svc.startd running on this root?)", socket.display());
+            eprintln!(
+                "smf-request: {}: {error} (is svc.startd running on this root?)",
+                socket.display()
+            );
             return ExitCode::from(1);
         }
     };

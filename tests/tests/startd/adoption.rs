@@ -52,7 +52,11 @@ fn killed_with_sigkill_and_restarted_it_readopts_everything_without_duplicates()
     let before_victim = daemon.pids("svc:/site/victim:default");
 
     daemon.kill9();
-    for pid in before_daemon.iter().chain(&before_child).chain(&before_victim) {
+    for pid in before_daemon
+        .iter()
+        .chain(&before_child)
+        .chain(&before_victim)
+    {
         assert!(alive(*pid), "services keep running when svc.startd dies");
     }
     // While it is down, one service dies.
@@ -66,14 +70,30 @@ fn killed_with_sigkill_and_restarted_it_readopts_everything_without_duplicates()
     for fmri in all {
         daemon.wait_state(fmri, State::Online);
     }
-    assert_eq!(daemon.pids("svc:/site/daemon:default"), before_daemon, "adopted, not restarted");
-    assert_eq!(daemon.pids("svc:/site/child:default"), before_child, "adopted, not restarted");
+    assert_eq!(
+        daemon.pids("svc:/site/daemon:default"),
+        before_daemon,
+        "adopted, not restarted"
+    );
+    assert_eq!(
+        daemon.pids("svc:/site/child:default"),
+        before_child,
+        "adopted, not restarted"
+    );
     for fmri in ["svc:/site/daemon:default", "svc:/site/child:default"] {
         let log = daemon.log(fmri);
-        assert_eq!(log.matches("Executing start method").count(), 1, "{fmri}:\n{log}");
+        assert_eq!(
+            log.matches("Executing start method").count(),
+            1,
+            "{fmri}:\n{log}"
+        );
     }
     let once = std::fs::read_to_string(format!("{}/once.count", dir.display())).unwrap_or_default();
-    assert_eq!(once.lines().count(), 1, "a transient service is not run again");
+    assert_eq!(
+        once.lines().count(),
+        1,
+        "a transient service is not run again"
+    );
     daemon.wait_for("the dead service to run again", |d| {
         let pids = d.pids("svc:/site/victim:default");
         !pids.is_empty() && pids.iter().all(|pid| !before_victim.contains(pid))
@@ -102,14 +122,21 @@ fn sigterm_stops_dependents_first_then_exits_0() {
         script(
             dir,
             &format!("stop-{name}"),
-            &format!("echo {name} >> {}\nkill $(cat {}/{name}.pid)\nexit 0", order.display(), dir.display()),
+            &format!(
+                "echo {name} >> {}\nkill $(cat {}/{name}.pid)\nexit 0",
+                order.display(),
+                dir.display()
+            ),
         )
     };
     let start = |name: &str| {
         script(
             dir,
             &format!("start-{name}"),
-            &format!("sleep 1000 &\necho $! > {}/{name}.pid\nexit 0", dir.display()),
+            &format!(
+                "sleep 1000 &\necho $! > {}/{name}.pid\nexit 0",
+                dir.display()
+            ),
         )
     };
     let with_stop = |name: &str, deps: &str| {
@@ -118,8 +145,14 @@ fn sigterm_stops_dependents_first_then_exits_0() {
     };
     let xml = bundle(&[
         with_stop("a", ""),
-        with_stop("b", &dependency("a", "require_all", "none", &["svc:/site/a"])),
-        with_stop("c", &dependency("b", "require_all", "none", &["svc:/site/b"])),
+        with_stop(
+            "b",
+            &dependency("a", "require_all", "none", &["svc:/site/a"]),
+        ),
+        with_stop(
+            "c",
+            &dependency("b", "require_all", "none", &["svc:/site/b"]),
+        ),
     ]);
     let mut daemon = Daemon::start(&[("chain.xml", &xml)]);
     for name in ["a", "b", "c"] {
@@ -142,11 +175,17 @@ fn sighup_imports_changed_manifests_and_a_broken_one_does_not_stop_the_others() 
     let dir = bin.path();
     let start = script(dir, "run", "sleep 1000 &\nexit 0");
     let first = bundle(&[service("site/one", true, &start, "")]);
-    let daemon = Daemon::start(&[("one.xml", &first), ("broken.xml", "<service_bundle type='manifest'")]);
+    let daemon = Daemon::start(&[
+        ("one.xml", &first),
+        ("broken.xml", "<service_bundle type='manifest'"),
+    ]);
     daemon.wait_state("svc:/site/one:default", State::Online);
     match daemon.request(&Request::Explain { patterns: vec![] }) {
         Response::Explanations { errors, .. } => {
-            assert!(errors.iter().any(|e| e.contains("broken.xml")), "{errors:?}");
+            assert!(
+                errors.iter().any(|e| e.contains("broken.xml")),
+                "{errors:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -160,7 +199,10 @@ fn sighup_imports_changed_manifests_and_a_broken_one_does_not_stop_the_others() 
     daemon.wait_state("svc:/site/two:default", State::Online);
     assert_eq!(daemon.state("svc:/site/one:default"), Some(State::Online));
     // A disabled instance stays disabled across a restart of svc.startd (persistent state).
-    daemon.admin(AdminAction::Disable { temporary: false }, "svc:/site/one:default");
+    daemon.admin(
+        AdminAction::Disable { temporary: false },
+        "svc:/site/one:default",
+    );
     daemon.wait_state("svc:/site/one:default", State::Disabled);
 }
 
@@ -178,7 +220,10 @@ fn admin_state_survives_a_restart() {
     assert_eq!(status.code(), Some(0));
     daemon.launch();
     daemon.wait_state(fmri, State::Disabled);
-    match daemon.request(&Request::History { pattern: fmri.into(), limit: 50 }) {
+    match daemon.request(&Request::History {
+        pattern: fmri.into(),
+        limit: 50,
+    }) {
         Response::History { entries, .. } => {
             assert!(entries.iter().any(|e| e.to == State::Online));
             assert!(entries.iter().any(|e| e.to == State::Disabled));

@@ -17,7 +17,9 @@ fn raw(daemon: &Daemon, line: &[u8]) -> String {
         .expect("timeout");
     stream.write_all(line).expect("write");
     let mut answer = String::new();
-    BufReader::new(stream).read_line(&mut answer).expect("an answer");
+    BufReader::new(stream)
+        .read_line(&mut answer)
+        .expect("an answer");
     answer
 }
 
@@ -38,7 +40,9 @@ fn malformed_oversized_and_half_sent_requests_get_errors_and_block_nothing() {
             let socket = daemon.root().join("run/startd.sock");
             std::thread::spawn(move || {
                 let mut stream = UnixStream::connect(socket).expect("connect");
-                stream.write_all(b"{\"request\":\"ping\"}\n").expect("write");
+                stream
+                    .write_all(b"{\"request\":\"ping\"}\n")
+                    .expect("write");
                 let mut answer = String::new();
                 BufReader::new(stream).read_line(&mut answer).expect("read");
                 answer
@@ -74,7 +78,9 @@ fn another_uid_may_read_but_not_change_state() {
     };
     let read = as_other("{\"request\":\"list\"}");
     assert!(read.contains("svc:/site/a:default"), "{read}");
-    let change = as_other("{\"request\":\"admin\",\"action\":{\"action\":\"disable\"},\"patterns\":[\"site/a\"]}");
+    let change = as_other(
+        "{\"request\":\"admin\",\"action\":{\"action\":\"disable\"},\"patterns\":[\"site/a\"]}",
+    );
     if nix::unistd::geteuid().is_root() {
         let response: Response = serde_json::from_str(&change).expect("a response");
         assert!(
@@ -100,5 +106,8 @@ fn a_second_daemon_on_the_same_root_names_the_first_and_exits_1() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     let pid = daemon.pid().expect("running").to_string();
-    assert!(stderr.contains("already running") && stderr.contains(&pid), "{stderr}");
+    assert!(
+        stderr.contains("already running") && stderr.contains(&pid),
+        "{stderr}"
+    );
 }

@@ -43,9 +43,15 @@ fn dhcp_waits_for_the_network() {
     daemon.wait_state("svc:/network/dhcp:default", State::Online);
     daemon.wait_state("svc:/network/physical:default", State::Online);
     let log = daemon.log("svc:/network/dhcp:default");
-    assert!(!log.contains("no network yet"), "DHCP started before the network:\n{log}");
+    assert!(
+        !log.contains("no network yet"),
+        "DHCP started before the network:\n{log}"
+    );
     assert_eq!(log.matches("Executing start method").count(), 1, "{log}");
-    assert!(log.contains("Method \"start\" exited with status 0."), "{log}");
+    assert!(
+        log.contains("Method \"start\" exited with status 0."),
+        "{log}"
+    );
 }
 
 #[test]
@@ -58,9 +64,16 @@ fn a_crash_loop_ends_in_maintenance_and_clear_brings_it_back() {
     daemon.wait_state("svc:/site/flaky:default", State::Maintenance);
     let log = daemon.log("svc:/site/flaky:default");
     assert_eq!(log.matches("Executing start method").count(), 3, "{log}");
-    assert_eq!(log.matches("Method \"start\" exited with status 1.").count(), 3, "{log}");
+    assert_eq!(
+        log.matches("Method \"start\" exited with status 1.")
+            .count(),
+        3,
+        "{log}"
+    );
     // Explained in words.
-    match daemon.request(&Request::Explain { patterns: vec!["flaky".into()] }) {
+    match daemon.request(&Request::Explain {
+        patterns: vec!["flaky".into()],
+    }) {
         Response::Explanations { explanations, .. } => {
             let reasons = explanations[0].reasons.join(" ");
             assert!(reasons.contains("exited with status 1"), "{reasons}");
@@ -75,6 +88,16 @@ fn a_crash_loop_ends_in_maintenance_and_clear_brings_it_back() {
 
 #[test]
 fn a_double_forking_daemon_is_tracked_restarted_and_killed() {
+    // Cgroups where svc.startd can create them (this machine's kind can).
+    double_forking_daemon(&[], None);
+}
+
+#[test]
+fn a_double_forking_daemon_is_tracked_by_process_group_and_subreaper() {
+    double_forking_daemon(&["--contracts", "process-group"], Some("process-group"));
+}
+
+fn double_forking_daemon(args: &[&str], mode: Option<&str>) {
     let bin = tempfile::tempdir().expect("tempdir");
     let dir = bin.path();
     // The classic: fork, setsid, fork again, the middle process exits, the start method
@@ -85,7 +108,14 @@ fn a_double_forking_daemon_is_tracked_restarted_and_killed() {
         "( setsid sh -c 'sleep 0.2; exec sleep 1000' & ) \nexit 0",
     );
     let xml = bundle(&[service("site/forker", true, &start, "")]);
-    let daemon = Daemon::start(&[("forker.xml", &xml)]);
+    let daemon = Daemon::start_with(&[("forker.xml", &xml)], args);
+    let used = match daemon.request(&Request::Ping) {
+        Response::Pong { contracts, .. } => contracts,
+        other => panic!("{other:?}"),
+    };
+    if let Some(mode) = mode {
+        assert_eq!(used, mode);
+    }
     let fmri = "svc:/site/forker:default";
     daemon.wait_state(fmri, State::Online);
     // Once the middle process is gone, the one left is the daemon.
@@ -95,9 +125,22 @@ fn a_double_forking_daemon_is_tracked_restarted_and_killed() {
     });
     let first: Vec<u32> = daemon
         .info(fmri)
-        .map(|i| i.processes.iter().filter(|p| p.command == "sleep").map(|p| p.pid).collect())
+        .map(|i| {
+            i.processes
+                .iter()
+                .filter(|p| p.command == "sleep")
+                .map(|p| p.pid)
+                .collect()
+        })
         .unwrap_or_default();
     assert_eq!(first.len(), 1, "{first:?}");
+    if used == "cgroup" {
+        let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", first[0])).expect("cgroup");
+        assert!(
+            cgroup.contains("/smf-") && cgroup.contains("site-forker:default"),
+            "{cgroup}"
+        );
+    }
     // It dies: svc.startd notices and starts it again.
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(first[0] as i32),
@@ -106,7 +149,9 @@ fn a_double_forking_daemon_is_tracked_restarted_and_killed() {
     daemon.wait_for("a new daemon process", |d| {
         d.info(fmri).is_some_and(|i| {
             i.status.state == State::Online
-                && i.processes.iter().any(|p| p.command == "sleep" && p.pid != first[0])
+                && i.processes
+                    .iter()
+                    .any(|p| p.command == "sleep" && p.pid != first[0])
         })
     });
     let second = daemon.pids(fmri);
@@ -137,11 +182,18 @@ fn a_stop_that_is_ignored_escalates_to_sigkill() {
     let pids = daemon.pids(fmri);
     daemon.admin(AdminAction::Disable { temporary: false }, fmri);
     daemon.wait_for("the stop to end", |d| {
-        d.info(fmri).is_some_and(|i| i.status.next_state.is_none() && !i.status.state.is_running())
+        d.info(fmri)
+            .is_some_and(|i| i.status.next_state.is_none() && !i.status.state.is_running())
     });
-    assert!(pids.iter().all(|&pid| !alive(pid)), "SIGKILL ended them all");
+    assert!(
+        pids.iter().all(|&pid| !alive(pid)),
+        "SIGKILL ended them all"
+    );
     let log = daemon.log(fmri);
-    assert!(log.contains("still running after the stop timeout; sending SIGKILL"), "{log}");
+    assert!(
+        log.contains("still running after the stop timeout; sending SIGKILL"),
+        "{log}"
+    );
 }
 
 #[test]
@@ -168,7 +220,9 @@ fn an_unknown_user_is_a_clear_failure() {
     daemon.wait_state(fmri, State::Maintenance);
     let log = daemon.log(fmri);
     assert!(log.contains("nosuchuser-smf"), "{log}");
-    match daemon.request(&Request::Explain { patterns: vec![fmri.into()] }) {
+    match daemon.request(&Request::Explain {
+        patterns: vec![fmri.into()],
+    }) {
         Response::Explanations { explanations, .. } => {
             let text = format!("{:?}", explanations[0].reasons);
             assert!(text.contains("nosuchuser-smf"), "{text}");
