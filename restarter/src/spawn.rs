@@ -650,7 +650,7 @@ mod tests {
             fmri: Fmri::parse("svc:/site/foo:default").unwrap(),
             method: MethodName::Start,
             command: command.clone(),
-            written: command.into(),
+            written: command,
             context: MethodContext::default(),
             process: ProcessSettings::default(),
             timeout_ms: None,
