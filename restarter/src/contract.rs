@@ -49,6 +49,48 @@ pub struct Contract {
     pidfds: BTreeMap<u32, OwnedFd>,
 }
 
+/// Where a process comes from, read from `/proc` in one go (a process that reports
+/// readiness may be gone by the time the engine thread looks).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lineage {
+    /// The process, its parent, its parent's parent... (pid, process group), up to init
+    /// or svc.startd.
+    pub ancestors: Vec<(u32, u32)>,
+    /// Its cgroup v2 path.
+    pub cgroup: Option<String>,
+    /// `SMF_FMRI` in its environment.
+    pub smf_fmri: Option<String>,
+}
+
+impl Lineage {
+    /// Reads the process's lineage now.
+    pub fn of(pid: u32) -> Lineage {
+        let mut lineage = Lineage {
+            cgroup: std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+                .ok()
+                .and_then(|text| {
+                    text.lines()
+                        .find_map(|line| line.strip_prefix("0::"))
+                        .map(|path| path.trim().to_string())
+                }),
+            smf_fmri: proc::environment_variable(pid, "SMF_FMRI"),
+            ancestors: Vec::new(),
+        };
+        let mut current = pid;
+        for _ in 0..64 {
+            let Some(stat) = proc::stat(current) else {
+                break;
+            };
+            lineage.ancestors.push((current, stat.pgid));
+            if stat.ppid <= 1 || stat.ppid == std::process::id() {
+                break;
+            }
+            current = stat.ppid;
+        }
+        lineage
+    }
+}
+
 /// How processes are grouped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -149,12 +191,7 @@ impl Cgroups {
     }
 
     /// The instance a process's cgroup says it belongs to.
-    pub fn instance_of(&self, pid: u32, known: &HashMap<Fmri, Contract>) -> Option<Fmri> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-        let path = text
-            .lines()
-            .find_map(|line| line.strip_prefix("0::"))?
-            .trim();
+    pub fn instance_of_path(&self, path: &str, known: &HashMap<Fmri, Contract>) -> Option<Fmri> {
         let base_name = self.base.file_name()?.to_str()?;
         let (_, leaf) = path.split_once(&format!("/{base_name}/"))?;
         known
@@ -293,27 +330,22 @@ impl Contracts {
     /// Which instance a process (not a member) comes from: its process group, its parents'
     /// membership, else `SMF_FMRI` in its environment.
     pub fn origin(&self, pid: u32) -> Option<Fmri> {
-        if let Some(cgroups) = &self.cgroups
-            && let Some(fmri) = cgroups.instance_of(pid, &self.contracts)
+        self.origin_of(&Lineage::of(pid))
+    }
+
+    /// [`Contracts::origin`] from a snapshot taken while the process was alive.
+    pub fn origin_of(&self, lineage: &Lineage) -> Option<Fmri> {
+        if let (Some(cgroups), Some(path)) = (&self.cgroups, &lineage.cgroup)
+            && let Some(fmri) = cgroups.instance_of_path(path, &self.contracts)
         {
             return Some(fmri);
         }
-        let mut current = pid;
-        for _ in 0..64 {
-            if let Some(fmri) = self.owner.get(&current) {
+        for &(pid, pgid) in &lineage.ancestors {
+            if let Some(fmri) = self.owner.get(&pid).or_else(|| self.group_owner.get(&pgid)) {
                 return Some(fmri.clone());
             }
-            let stat = proc::stat(current)?;
-            if let Some(fmri) = self.group_owner.get(&stat.pgid) {
-                return Some(fmri.clone());
-            }
-            if stat.ppid <= 1 || stat.ppid == std::process::id() {
-                break;
-            }
-            current = stat.ppid;
         }
-        let fmri = proc::environment_variable(pid, "SMF_FMRI")?;
-        let fmri = Fmri::parse(&fmri).ok()?;
+        let fmri = Fmri::parse(lineage.smf_fmri.as_deref()?).ok()?;
         self.contracts.contains_key(&fmri).then_some(fmri)
     }
 

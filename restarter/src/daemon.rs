@@ -516,7 +516,13 @@ impl Daemon {
             .owner(note.pid)
             .cloned()
             .or_else(|| self.method_owners.get(&note.pid).cloned())
-            .or_else(|| self.contracts.origin(note.pid));
+            .or_else(|| {
+                note.lineage
+                    .ancestors
+                    .iter()
+                    .find_map(|(pid, _)| self.method_owners.get(pid).cloned())
+            })
+            .or_else(|| self.contracts.origin_of(&note.lineage));
         let Some(fmri) = fmri else {
             eprintln!(
                 "svc.startd: notification from pid {} which belongs to no instance, ignored",

@@ -19,6 +19,8 @@ pub struct Notification {
     pub ready: bool,
     /// `STATUS=...`, if given.
     pub status: Option<String>,
+    /// Where the sender comes from, read as the datagram arrived.
+    pub lineage: crate::contract::Lineage,
 }
 
 /// Parses a datagram's `KEY=VALUE` lines (unknown keys are ignored, as sd_notify's readers
@@ -29,6 +31,7 @@ pub fn parse(pid: u32, datagram: &[u8]) -> Option<Notification> {
         pid,
         ready: false,
         status: None,
+        lineage: crate::contract::Lineage::default(),
     };
     for line in text.lines() {
         match line.split_once('=') {
@@ -61,8 +64,9 @@ pub fn start(path: &Path, out: Sender<Notification>) -> std::io::Result<()> {
         .spawn(move || {
             let mut buffer = vec![0u8; 4096];
             loop {
-                let mut control = nix::cmsg_space!(nix::sys::socket::UnixCredentials);
-                let (length, pid) = {
+                let mut control =
+                    nix::cmsg_space!(nix::sys::socket::UnixCredentials, [std::os::fd::RawFd; 8]);
+                let (length, pid, barrier) = {
                     let mut iov = [IoSliceMut::new(&mut buffer)];
                     let message = match recvmsg::<()>(
                         socket.as_raw_fd(),
@@ -78,19 +82,30 @@ pub fn start(path: &Path, out: Sender<Notification>) -> std::io::Result<()> {
                         }
                     };
                     let mut pid = None;
+                    let mut barrier = Vec::new();
                     if let Ok(cmsgs) = message.cmsgs() {
                         for cmsg in cmsgs {
-                            if let ControlMessageOwned::ScmCredentials(credentials) = cmsg {
-                                pid = u32::try_from(credentials.pid()).ok();
+                            match cmsg {
+                                ControlMessageOwned::ScmCredentials(credentials) => {
+                                    pid = u32::try_from(credentials.pid()).ok();
+                                }
+                                ControlMessageOwned::ScmRights(fds) => barrier.extend(fds),
+                                _ => {}
                             }
                         }
                     }
-                    (message.bytes, pid)
+                    (message.bytes, pid, barrier)
                 };
-                let Some(pid) = pid else {
-                    continue;
-                };
-                if let Some(notification) = parse(pid, &buffer[..length.min(buffer.len())])
+                let (length, pid, barrier) = (length, pid, barrier);
+                let notification = pid.and_then(|pid| {
+                    let mut notification = parse(pid, &buffer[..length.min(buffer.len())])?;
+                    // Read now: the sender (smf-notify) waits for the barrier descriptors
+                    // to close, so it is alive while we look.
+                    notification.lineage = crate::contract::Lineage::of(pid);
+                    Some(notification)
+                });
+                close_all(barrier);
+                if let Some(notification) = notification
                     && out.send(notification).is_err()
                 {
                     return;
@@ -98,6 +113,18 @@ pub fn start(path: &Path, out: Sender<Notification>) -> std::io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+/// Closes descriptors passed with a datagram (a sender's barrier: it waits for them to
+/// close to know its message was read).
+#[allow(unsafe_code)]
+fn close_all(fds: Vec<std::os::fd::RawFd>) {
+    use std::os::fd::FromRawFd;
+    for fd in fds {
+        // SAFETY: the kernel just installed these descriptors in this process for us
+        // (SCM_RIGHTS); nothing else knows them.
+        drop(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+    }
 }
 
 #[cfg(test)]

@@ -21,7 +21,9 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 
 /// A running svc.startd.
 pub struct Daemon {
-    root: tempfile::TempDir,
+    /// The temporary root (none when the test gave its own root directory).
+    temporary: Option<tempfile::TempDir>,
+    root: PathBuf,
     child: Option<Child>,
     /// Every pid an instance was seen with (killed at drop).
     seen: std::cell::RefCell<BTreeSet<u32>>,
@@ -79,7 +81,21 @@ impl Daemon {
             std::fs::write(root.path().join("manifest").join(name), xml).expect("write manifest");
         }
         let mut daemon = Daemon {
-            root,
+            root: root.path().to_path_buf(),
+            temporary: Some(root),
+            child: None,
+            seen: Default::default(),
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+        };
+        daemon.launch();
+        daemon
+    }
+
+    /// Starts svc.startd on a root the test prepared (manifests in `root/manifest`).
+    pub fn start_in(root: &Path, args: &[&str]) -> Daemon {
+        let mut daemon = Daemon {
+            root: root.to_path_buf(),
+            temporary: None,
             child: None,
             seen: Default::default(),
             extra_args: args.iter().map(|s| s.to_string()).collect(),
@@ -93,11 +109,11 @@ impl Daemon {
         let stderr = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.root.path().join("startd.stderr"))
+            .open(self.root.as_path().join("startd.stderr"))
             .expect("stderr file");
         let child = Command::new(crate::binary("svc-startd"))
             .arg("--root")
-            .arg(self.root.path())
+            .arg(self.root.as_path())
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -112,7 +128,8 @@ impl Daemon {
 
     /// The root.
     pub fn root(&self) -> &Path {
-        self.root.path()
+        let _ = &self.temporary;
+        self.root.as_path()
     }
 
     /// svc.startd's pid.
@@ -122,12 +139,12 @@ impl Daemon {
 
     /// What svc.startd printed on stderr so far.
     pub fn stderr(&self) -> String {
-        std::fs::read_to_string(self.root.path().join("startd.stderr")).unwrap_or_default()
+        std::fs::read_to_string(self.root.as_path().join("startd.stderr")).unwrap_or_default()
     }
 
     /// Sends a request, if the daemon answers.
     pub fn try_request(&self, request: &Request) -> Option<Response> {
-        let stream = UnixStream::connect(self.root.path().join("run/startd.sock")).ok()?;
+        let stream = UnixStream::connect(self.root.as_path().join("run/startd.sock")).ok()?;
         stream.set_read_timeout(Some(DEADLINE)).ok()?;
         let mut writer = stream.try_clone().ok()?;
         protocol::write_line(&mut writer, request).ok()?;
@@ -194,7 +211,7 @@ impl Daemon {
     pub fn log(&self, fmri: &str) -> String {
         let fmri = smf_core::fmri::Fmri::parse(fmri).expect("an FMRI");
         let relative = smf_core::explain::log_file(&fmri);
-        std::fs::read_to_string(self.root.path().join(relative)).unwrap_or_default()
+        std::fs::read_to_string(self.root.as_path().join(relative)).unwrap_or_default()
     }
 
     /// Polls `condition` until it holds.

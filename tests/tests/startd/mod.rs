@@ -2,6 +2,7 @@
 
 mod adoption;
 mod control;
+mod durability;
 mod running;
 
 use std::path::Path;

@@ -268,4 +268,10 @@ fn notify_readiness_holds_dependents_until_ready() {
     daemon.wait_state("svc:/site/app:default", State::Online);
     let db = daemon.info("svc:/site/db:default").expect("db");
     assert_eq!(db.status.status_text.as_deref(), Some("serving"));
+    // Every notification was attributed (smf-notify waits until svc.startd has looked).
+    assert!(
+        !daemon.stderr().contains("belongs to no instance"),
+        "{}",
+        daemon.stderr()
+    );
 }
