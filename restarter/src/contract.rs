@@ -47,6 +47,9 @@ pub struct Contract {
     groups: BTreeSet<u32>,
     /// Members that are not svc.startd's children, watched through these pidfds.
     pidfds: BTreeMap<u32, OwnedFd>,
+    /// The last signal sent to the whole contract since its last start (given to members
+    /// found later).
+    last_signal: Option<Signal>,
 }
 
 /// Where a process comes from, read from `/proc` in one go (a process that reports
@@ -281,6 +284,7 @@ impl Contracts {
         let contract = self.contracts.entry(fmri.clone()).or_default();
         contract.members.insert(pid, start);
         contract.groups.insert(pid);
+        contract.last_signal = None;
         self.owner.insert(pid, fmri.clone());
         self.group_owner.insert(pid, fmri.clone());
     }
@@ -318,6 +322,12 @@ impl Contracts {
             let start = proc::start_ticks(pid).unwrap_or(0);
             if let Some(contract) = self.contracts.get_mut(&fmri) {
                 contract.members.insert(pid, start);
+                // The contract is being stopped: so is this newcomer.
+                if let Some(signal) = contract.last_signal
+                    && let Ok(signal) = NixSignal::try_from(signal.0)
+                {
+                    let _ = kill(Pid::from_raw(pid as i32), signal);
+                }
             }
             self.owner.insert(pid, fmri.clone());
             if !gained.contains(&fmri) {
@@ -375,8 +385,9 @@ impl Contracts {
         (adopted.alive.is_empty(), adopted.watch)
     }
 
-    /// Every process of the instance: members and their descendants, pid order.
-    pub fn processes(&self, fmri: &Fmri) -> Vec<u32> {
+    /// Every process of the instance: members, its cgroup's processes and their
+    /// descendants (from `tree`, one reading of `/proc` for many instances), pid order.
+    pub fn processes(&self, fmri: &Fmri, tree: &proc::Tree) -> Vec<u32> {
         let Some(contract) = self.contracts.get(fmri) else {
             return Vec::new();
         };
@@ -384,7 +395,28 @@ impl Contracts {
         if let Some(cgroups) = &self.cgroups {
             roots.extend(cgroups.procs(fmri));
         }
-        proc::with_descendants(&roots)
+        tree.with_descendants(&roots)
+    }
+
+    /// Removes the instance's cgroup once it is empty (it is made again at the next start).
+    pub fn release_cgroup(&self, fmri: &Fmri) {
+        if let Some(cgroups) = &self.cgroups {
+            cgroups.remove(fmri);
+        }
+    }
+
+    /// Removes svc.startd's cgroup directory if nothing is left in it (at exit).
+    pub fn release_all(&self) {
+        if let Some(cgroups) = &self.cgroups {
+            if let Ok(entries) = std::fs::read_dir(&cgroups.base) {
+                for entry in entries.flatten() {
+                    if entry.path().is_dir() {
+                        let _ = std::fs::remove_dir(entry.path());
+                    }
+                }
+            }
+            let _ = std::fs::remove_dir(&cgroups.base);
+        }
     }
 
     /// Members and their start times, for the repository.
@@ -395,8 +427,15 @@ impl Contracts {
             .unwrap_or_default()
     }
 
-    /// Sends `signal` to every process of the instance (and its process groups).
-    pub fn signal(&self, fmri: &Fmri, signal: Signal) {
+    /// Sends `signal` to every process of the instance: its cgroup, its process groups and
+    /// its members, without walking `/proc`. A process that escaped all three (a daemon that
+    /// called `setsid()` under a member still alive) is a member's descendant: it becomes a
+    /// member when that member dies, and gets the last signal sent then
+    /// ([`Contracts::attribute_orphans`]).
+    pub fn signal(&mut self, fmri: &Fmri, signal: Signal) {
+        if let Some(contract) = self.contracts.get_mut(fmri) {
+            contract.last_signal = Some(signal);
+        }
         if signal == Signal::KILL
             && let Some(cgroups) = &self.cgroups
         {
@@ -405,12 +444,20 @@ impl Contracts {
         let Ok(signal) = NixSignal::try_from(signal.0) else {
             return;
         };
+        let mut targets: Vec<u32> = self
+            .cgroups
+            .as_ref()
+            .map(|cgroups| cgroups.procs(fmri))
+            .unwrap_or_default();
         if let Some(contract) = self.contracts.get(fmri) {
             for &group in &contract.groups {
                 let _ = killpg(Pid::from_raw(group as i32), signal);
             }
+            targets.extend(contract.members.keys());
         }
-        for pid in self.processes(fmri) {
+        targets.sort_unstable();
+        targets.dedup();
+        for pid in targets {
             let _ = kill(Pid::from_raw(pid as i32), signal);
         }
     }

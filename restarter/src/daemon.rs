@@ -218,6 +218,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         daemon.engine.statuses().len().saturating_sub(1)
     );
     let status = daemon.run_loop(&exits, &notes, &calls, &signals);
+    daemon.contracts.release_all();
     let _ = std::fs::remove_file(root.socket());
     Ok(status)
 }
@@ -506,6 +507,7 @@ impl Daemon {
             self.dirty.insert(fmri.clone());
         }
         if empty {
+            self.contracts.release_cgroup(fmri);
             self.feed(Event::ContractEmptied { fmri: fmri.clone() });
         }
     }

@@ -100,42 +100,64 @@ pub fn environment_variable(pid: u32, name: &str) -> Option<String> {
     })
 }
 
+/// Every live process, read once from `/proc`: who is whose parent, and each one's stat.
+#[derive(Debug, Default)]
+pub struct Tree {
+    children: HashMap<u32, Vec<u32>>,
+    stats: HashMap<u32, Stat>,
+}
+
+impl Tree {
+    /// Reads `/proc` now.
+    pub fn read() -> Tree {
+        let mut tree = Tree::default();
+        if let Ok(entries) = std::fs::read_dir("/proc") {
+            for entry in entries.flatten() {
+                let pid = entry
+                    .file_name()
+                    .to_str()
+                    .and_then(|s| s.parse::<u32>().ok());
+                let Some(pid) = pid else {
+                    continue;
+                };
+                if let Some(stat) = stat(pid).filter(|stat| stat.state != 'Z') {
+                    tree.children.entry(stat.ppid).or_default().push(pid);
+                    tree.stats.insert(pid, stat);
+                }
+            }
+        }
+        tree
+    }
+
+    /// A process's stat as read.
+    pub fn stat(&self, pid: u32) -> Option<&Stat> {
+        self.stats.get(&pid)
+    }
+
+    /// `roots` (those alive) and every descendant of them, in pid order.
+    pub fn with_descendants(&self, roots: &[u32]) -> Vec<u32> {
+        let mut seen = HashSet::new();
+        let mut stack: Vec<u32> = roots.to_vec();
+        while let Some(pid) = stack.pop() {
+            if !self.stats.contains_key(&pid) || !seen.insert(pid) {
+                continue;
+            }
+            if let Some(kids) = self.children.get(&pid) {
+                stack.extend(kids);
+            }
+        }
+        let mut all: Vec<u32> = seen.into_iter().collect();
+        all.sort_unstable();
+        all
+    }
+}
+
 /// `roots` and every live descendant of them, in pid order (one walk of `/proc`).
 pub fn with_descendants(roots: &[u32]) -> Vec<u32> {
     if roots.is_empty() {
         return Vec::new();
     }
-    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
-    if let Ok(entries) = std::fs::read_dir("/proc") {
-        for entry in entries.flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            if let Some(stat) = stat(pid).filter(|stat| stat.state != 'Z') {
-                children.entry(stat.ppid).or_default().push(pid);
-            }
-        }
-    }
-    let mut seen = HashSet::new();
-    let mut stack: Vec<u32> = roots.to_vec();
-    while let Some(pid) = stack.pop() {
-        if !seen.insert(pid) {
-            continue;
-        }
-        if let Some(kids) = children.get(&pid) {
-            stack.extend(kids);
-        }
-    }
-    let mut all: Vec<u32> = seen
-        .into_iter()
-        .filter(|&pid| start_ticks(pid).is_some())
-        .collect();
-    all.sort_unstable();
-    all
+    Tree::read().with_descendants(roots)
 }
 
 #[cfg(test)]

@@ -23,9 +23,11 @@ impl Daemon {
             },
             Request::List { patterns } => {
                 let (instances, errors) = self.select(&patterns);
+                // One reading of /proc for every instance listed.
+                let tree = proc::Tree::read();
                 let instances = instances
                     .iter()
-                    .filter_map(|fmri| self.info(fmri))
+                    .filter_map(|fmri| self.info(fmri, &tree))
                     .collect();
                 Response::Instances { instances, errors }
             }
@@ -121,13 +123,12 @@ impl Daemon {
         (selected, errors)
     }
 
-    fn info(&self, fmri: &Fmri) -> Option<InstanceInfo> {
+    fn info(&self, fmri: &Fmri, tree: &proc::Tree) -> Option<InstanceInfo> {
         let status = self.engine.status(fmri)?;
-        let mut pids = self.contracts.processes(fmri);
-        for pid in self.methods_of(fmri) {
-            if !pids.contains(&pid) {
-                pids.extend(proc::with_descendants(&[pid]));
-            }
+        let mut pids = self.contracts.processes(fmri, tree);
+        let methods = self.methods_of(fmri);
+        if !methods.is_empty() {
+            pids.extend(tree.with_descendants(&methods));
         }
         pids.sort_unstable();
         pids.dedup();
@@ -136,15 +137,22 @@ impl Daemon {
         let processes = pids
             .into_iter()
             .filter_map(|pid| {
-                let stat = proc::stat(pid)?;
+                let stat = tree.stat(pid)?;
                 Some(Process {
                     pid,
                     started: Timestamp(boot + stat.start_ticks * 1000 / ticks),
-                    command: stat.command,
+                    command: stat.command.clone(),
                 })
             })
             .collect();
-        let common_name = explain::explain(&self.engine, fmri).and_then(|e| e.common_name);
+        let common_name = self
+            .engine
+            .graph()
+            .node(fmri)
+            .and_then(|node| self.engine.graph().definition(node))
+            .and_then(|definition| definition.settings.template.as_ref())
+            .and_then(|template| template.common_name())
+            .map(str::to_string);
         Some(InstanceInfo {
             status,
             processes,
