@@ -156,8 +156,10 @@ pub fn resolve(run: &MethodRun) -> Result<Resolved, SpawnError> {
 
     let passwd = match &named_user {
         Some(text) => Some(lookup_user(text)?),
-        // svc.startd's own user may lack a passwd entry (a container's arbitrary uid).
-        None => User::from_uid(daemon_uid).ok().flatten(),
+        // svc.startd's own user may lack a passwd entry (a container's arbitrary uid). Looked
+        // up once: most methods run as svc.startd's user, and a restart should not read
+        // /etc/passwd and /etc/group.
+        None => own_user().map(|(user, _)| user.clone()),
     };
     let uid = passwd.as_ref().map_or(daemon_uid, |passwd| passwd.uid);
     let gid = match &named_group {
@@ -170,6 +172,13 @@ pub fn resolve(run: &MethodRun) -> Result<Resolved, SpawnError> {
             .filter(|name| !name.is_empty())
             .map(|name| lookup_group(name, "supplementary group"))
             .collect::<Result<Vec<_>, _>>()?,
+        (None, Some(passwd))
+            if named_user.is_none()
+                && named_group.is_none()
+                && let Some((_, groups)) = own_user() =>
+        {
+            groups.clone()
+        }
         (None, Some(passwd)) => CString::new(passwd.name.as_bytes())
             .map_err(|_| Errno::EINVAL)
             .and_then(|name| nix::unistd::getgrouplist(&name, gid))
@@ -469,6 +478,18 @@ fn set(variables: &mut Vec<(String, String)>, name: &str, value: &str) {
         Some(entry) => entry.1 = value.to_string(),
         None => variables.push((name.to_string(), value.to_string())),
     }
+}
+
+/// svc.startd's own passwd entry and groups, looked up once.
+fn own_user() -> Option<&'static (User, Vec<Gid>)> {
+    static OWN: std::sync::OnceLock<Option<(User, Vec<Gid>)>> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| {
+        let user = User::from_uid(nix::unistd::geteuid()).ok().flatten()?;
+        let name = CString::new(user.name.as_bytes()).ok()?;
+        let groups = nix::unistd::getgrouplist(&name, user.gid).ok()?;
+        Some((user, groups))
+    })
+    .as_ref()
 }
 
 /// A name or a numeric uid, with its passwd entry.
