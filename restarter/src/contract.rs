@@ -398,13 +398,6 @@ impl Contracts {
         tree.with_descendants(&roots)
     }
 
-    /// Removes the instance's cgroup once it is empty (it is made again at the next start).
-    pub fn release_cgroup(&self, fmri: &Fmri) {
-        if let Some(cgroups) = &self.cgroups {
-            cgroups.remove(fmri);
-        }
-    }
-
     /// Removes svc.startd's cgroup directory if nothing is left in it (at exit).
     pub fn release_all(&self) {
         if let Some(cgroups) = &self.cgroups {

@@ -138,6 +138,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
             "svc.startd: cannot become a child subreaper ({error}); processes that leave their parents will not be tracked"
         );
     }
+    raise_file_limit();
     let signals = block_signals()
         .map_err(|error| StartError::Other(format!("cannot set up signal handling: {error}")))?;
 
@@ -507,7 +508,8 @@ impl Daemon {
             self.dirty.insert(fmri.clone());
         }
         if empty {
-            self.contracts.release_cgroup(fmri);
+            // The instance's cgroup stays for its next start (made again costs a mkdir);
+            // it goes when the instance is forgotten and when svc.startd exits.
             self.feed(Event::ContractEmptied { fmri: fmri.clone() });
         }
     }
@@ -825,6 +827,20 @@ fn signal_group(pid: u32, signal: Signal) {
     let pid = nix::unistd::Pid::from_raw(pid as i32);
     let _ = nix::sys::signal::killpg(pid, signal);
     let _ = nix::sys::signal::kill(pid, signal);
+}
+
+/// Raises the soft limit on open files to the hard one: every adopted process holds a pidfd
+/// (10,000 services would not fit in the usual 1,024). Services get the limit their
+/// manifest sets (`process/limit_nofile`) or this one.
+fn raise_file_limit() {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    crate::spawn::remember_file_limit();
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE)
+        && soft < hard
+        && let Err(error) = setrlimit(Resource::RLIMIT_NOFILE, hard, hard)
+    {
+        eprintln!("svc.startd: cannot raise the open-file limit from {soft} to {hard}: {error}");
+    }
 }
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in every thread (the ones started after this inherit

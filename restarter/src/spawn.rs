@@ -320,6 +320,7 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
         .collect();
     let failures = Failures::new(run, &resolved, cgroup_procs);
     let setup = ChildSetup {
+        file_limit: STARTING_FILE_LIMIT.get().copied(),
         stdin: stdin.as_raw_fd(),
         log: log.as_raw_fd(),
         cgroup_procs: cgroup_procs_file.as_ref().map(AsRawFd::as_raw_fd),
@@ -480,6 +481,18 @@ fn set(variables: &mut Vec<(String, String)>, name: &str, value: &str) {
     }
 }
 
+/// The open-file limits svc.startd started with, before it raised its own (see
+/// [`remember_file_limit`]): what methods get unless their manifest sets `limit_nofile`.
+static STARTING_FILE_LIMIT: std::sync::OnceLock<(rlim_t, rlim_t)> = std::sync::OnceLock::new();
+
+/// Records the open-file limits svc.startd inherited, before it raises its own soft limit:
+/// methods are given the inherited ones back.
+pub fn remember_file_limit() {
+    if let Ok(limits) = resource::getrlimit(resource::Resource::RLIMIT_NOFILE) {
+        let _ = STARTING_FILE_LIMIT.set(limits);
+    }
+}
+
 /// svc.startd's own passwd entry and groups, looked up once.
 fn own_user() -> Option<&'static (User, Vec<Gid>)> {
     static OWN: std::sync::OnceLock<Option<(User, Vec<Gid>)>> = std::sync::OnceLock::new();
@@ -555,6 +568,8 @@ fn io_desc(error: &io::Error) -> String {
 
 /// Everything the child needs, prepared before the fork so the child only reads it.
 struct ChildSetup<'a> {
+    /// The open-file limits svc.startd inherited (soft, hard), restored first.
+    file_limit: Option<(rlim_t, rlim_t)>,
     stdin: RawFd,
     log: RawFd,
     /// `cgroup.procs`, written by the child when the kernel cannot clone into the cgroup.
@@ -722,6 +737,9 @@ fn fork_and_exec(setup: &ChildSetup<'_>, cgroup_dir: Option<RawFd>) -> Result<u3
         }
         joined = pid > 0;
     }
+    if pid < 0 && cgroup_dir.is_none() {
+        pid = vfork_and_exec(setup);
+    }
     if pid < 0 {
         // SAFETY: glibc's fork in a threaded process: the child runs only `child`, as above.
         pid = libc::c_long::from(unsafe { libc::fork() });
@@ -738,6 +756,47 @@ fn fork_and_exec(setup: &ChildSetup<'_>, cgroup_dir: Option<RawFd>) -> Result<u3
     }
     let _ = joined;
     u32::try_from(pid).map_err(|_| SpawnError::retryable(format!("fork returned {pid}")))
+}
+
+/// What `clone`'s child runs: the child setup, on its own stack, in the parent's memory.
+extern "C" fn vfork_child(setup: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `setup` is the `ChildSetup` the parent passed, alive and unchanged while the
+    // parent is suspended (CLONE_VFORK); `child` never returns.
+    #[allow(unsafe_code)]
+    unsafe {
+        child(&*(setup as *const ChildSetup<'_>), false)
+    }
+}
+
+/// `posix_spawn`'s way: `clone(CLONE_VM | CLONE_VFORK)` on a stack of its own, so no page
+/// table is copied; svc.startd's thread is suspended until the child has exec'd (or given
+/// up). Every signal is blocked around the clone so no handler runs in the child before it
+/// resets them. Returns the pid, or -1 (the caller then forks).
+#[allow(unsafe_code)]
+fn vfork_and_exec(setup: &ChildSetup<'_>) -> libc::c_long {
+    const STACK: usize = 64 * 1024;
+    let mut stack = vec![0u8; STACK];
+    // SAFETY: the stack is ours and outlives the child's use of it (the parent resumes only
+    // after the child's exec or exit). Signals are blocked in this thread around the clone
+    // and restored after; the child unblocks them itself after resetting every disposition.
+    // The child only reads `setup` and makes system calls (see `child`).
+    unsafe {
+        let top = stack.as_mut_ptr().add(STACK);
+        let top = (top as usize & !15) as *mut libc::c_void;
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(
+            vfork_child,
+            top,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            setup as *const ChildSetup<'_> as *mut libc::c_void,
+        );
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        drop(stack);
+        libc::c_long::from(pid)
+    }
 }
 
 /// `CLONE_INTO_CGROUP` (Linux 5.7).
@@ -759,10 +818,8 @@ unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: bool) -> ! {
         }
         libc::setpgid(0, 0);
         // The daemon ignores or blocks signals a service must see: reset every disposition
-        // (the raw call: glibc refuses 32 and 33) and empty the mask.
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        // (the raw call: glibc refuses 32 and 33), then empty the mask (in this order: a
+        // vfork child must not run one of the daemon's handlers).
         let default = [0u64; 4];
         for signal in 1..=64 {
             if signal != libc::SIGKILL && signal != libc::SIGSTOP {
@@ -770,11 +827,21 @@ unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: bool) -> ! {
                 libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), null, 8);
             }
         }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         if join_cgroup
             && let Some(procs) = setup.cgroup_procs
             && libc::write(procs, b"0".as_ptr().cast(), 1) != 1
         {
             fail(setup, Stage::Cgroup, 0);
+        }
+        if let Some((soft, hard)) = setup.file_limit {
+            let limit = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
         for (index, (resource, value)) in setup.limits.iter().enumerate() {
             let limit = libc::rlimit {
