@@ -23,7 +23,7 @@
 //! Where svc.startd can create cgroups (v2) below its own, each instance also gets one
 //! ([`Cgroups`]): its start methods join it before exec, so every descendant is in it
 //! whatever it does. Then attribution reads `/proc/PID/cgroup`, listing reads
-//! `cgroup.procs`, SIGKILL is `cgroup.kill`, and "empty" also requires an empty
+//! `cgroup.procs` (signals go to each), and "empty" also requires an empty
 //! `cgroup.procs` (processes found there that are not members — descendants of adopted
 //! processes re-parented elsewhere — are adopted through pidfds).
 
@@ -181,11 +181,6 @@ impl Cgroups {
                     .collect()
             })
             .unwrap_or_default()
-    }
-
-    /// Kills everything in the instance's cgroup at once (`cgroup.kill`, Linux 5.14).
-    pub fn kill(&self, fmri: &Fmri) -> bool {
-        std::fs::write(self.dir(fmri).join("cgroup.kill"), "1").is_ok()
     }
 
     /// Removes the instance's cgroup (only possible once empty).
@@ -429,11 +424,10 @@ impl Contracts {
         if let Some(contract) = self.contracts.get_mut(fmri) {
             contract.last_signal = Some(signal);
         }
-        if signal == Signal::KILL
-            && let Some(cgroups) = &self.cgroups
-        {
-            cgroups.kill(fmri);
-        }
+        // Not `cgroup.kill`: on this kernel (6.18) a cgroup that was once killed that way
+        // kills every process later cloned into it (CLONE_INTO_CGROUP), so the instance
+        // could never start again. Each process of the cgroup is signalled instead, and a
+        // process forked meanwhile gets the signal when it is found (`last_signal`).
         let Ok(signal) = NixSignal::try_from(signal.0) else {
             return;
         };
