@@ -15,8 +15,9 @@
 //!
 //! A process that is not a member is a descendant of one (or it would have been re-parented
 //! to svc.startd and attributed), so "no member left" is "the contract is empty". Orphans are
-//! looked for only when something exits ([`Contracts::attribute_orphans`] reads
-//! `/proc/self/task/*/children`, a few entries): nothing is polled.
+//! looked for when an instance's last member is gone, and before a listing
+//! ([`Contracts::attribute_orphans`] reads `/proc/self/task/*/children`, which costs the
+//! kernel a walk of all of svc.startd's children): nothing is polled.
 //!
 //! Listing (`svcs -p`) and signalling walk the members' descendants through `/proc`.
 //!
@@ -368,16 +369,34 @@ impl Contracts {
         let Some(cgroups) = &self.cgroups else {
             return (true, Vec::new());
         };
-        let strays: Vec<(u32, u64)> = cgroups
-            .procs(fmri)
-            .into_iter()
-            .filter_map(|pid| Some((pid, proc::start_ticks(pid)?)))
-            .collect();
+        let me = std::process::id();
+        let mut strays = Vec::new();
+        let mut children = Vec::new();
+        for pid in cgroups.procs(fmri) {
+            let Some(stat) = proc::stat(pid).filter(|stat| stat.state != 'Z') else {
+                continue;
+            };
+            if stat.ppid == me {
+                // Re-parented to svc.startd: the reaper will see it end.
+                children.push((pid, stat.start_ticks));
+            } else {
+                strays.push((pid, stat.start_ticks));
+            }
+        }
+        let found_children = !children.is_empty();
+        if let Some(contract) = self.contracts.get_mut(fmri) {
+            for &(pid, start) in &children {
+                contract.members.insert(pid, start);
+            }
+        }
+        for (pid, _) in children {
+            self.owner.insert(pid, fmri.clone());
+        }
         if strays.is_empty() {
-            return (true, Vec::new());
+            return (!found_children, Vec::new());
         }
         let adopted = self.adopt(fmri, &strays);
-        (adopted.alive.is_empty(), adopted.watch)
+        (adopted.alive.is_empty() && !found_children, adopted.watch)
     }
 
     /// Every process of the instance: members, its cgroup's processes and their

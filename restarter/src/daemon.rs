@@ -482,10 +482,6 @@ impl Daemon {
             }
             touched.push(fmri);
         }
-        // Whatever the dead process left behind is ours now: attribute it.
-        for fmri in self.contracts.attribute_orphans(&self.method_owners) {
-            self.dirty.insert(fmri);
-        }
         touched.dedup();
         for fmri in touched {
             self.check_contract(&fmri);
@@ -502,6 +498,12 @@ impl Daemon {
         if method_running {
             return;
         }
+        // Without cgroups, what the last members left behind (re-parented to svc.startd) is
+        // looked for now, when it matters: reading svc.startd's children costs the kernel a
+        // walk of all of them.
+        if self.contracts.mode() == Mode::ProcessGroup && self.contracts.members(fmri).is_empty() {
+            self.attribute_orphans();
+        }
         let (empty, strays) = self.contracts.is_empty(fmri);
         for (pid, fd) in strays {
             self.watcher.watch(pid, fd);
@@ -511,6 +513,13 @@ impl Daemon {
             // The instance's cgroup stays for its next start (made again costs a mkdir);
             // it goes when the instance is forgotten and when svc.startd exits.
             self.feed(Event::ContractEmptied { fmri: fmri.clone() });
+        }
+    }
+
+    /// Attributes svc.startd's children that are not members yet to their instances.
+    pub(crate) fn attribute_orphans(&mut self) {
+        for fmri in self.contracts.attribute_orphans(&self.method_owners) {
+            self.dirty.insert(fmri);
         }
     }
 

@@ -23,6 +23,7 @@ impl Daemon {
             },
             Request::List { patterns } => {
                 let (instances, errors) = self.select(&patterns);
+                self.attribute_orphans();
                 // One reading of /proc for every instance listed.
                 let tree = proc::Tree::read();
                 let instances = instances
