@@ -713,7 +713,13 @@ struct CloneArgs {
 fn fork_and_exec(setup: &ChildSetup<'_>, cgroup_dir: Option<RawFd>) -> Result<u32, SpawnError> {
     let mut joined = false;
     let mut pid: libc::c_long = -1;
+    #[cfg(target_arch = "x86_64")]
     if let Some(dir) = cgroup_dir {
+        pid = vfork_into_cgroup(setup, dir);
+    }
+    if pid < 0
+        && let Some(dir) = cgroup_dir
+    {
         let args = CloneArgs {
             flags: CLONE_INTO_CGROUP,
             exit_signal: libc::SIGCHLD as u64,
@@ -797,6 +803,65 @@ fn vfork_and_exec(setup: &ChildSetup<'_>) -> libc::c_long {
         drop(stack);
         libc::c_long::from(pid)
     }
+}
+
+/// `clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP)`: posix_spawn's way, born in the
+/// instance's cgroup. glibc has no wrapper for clone3 with a function to run, so the child's
+/// side is a few instructions: after the system call it is on its own stack, and calls
+/// `vfork_child(setup)`, which never returns. Returns the pid, or a negative error (the
+/// caller then forks).
+#[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
+fn vfork_into_cgroup(setup: &ChildSetup<'_>, cgroup_dir: RawFd) -> libc::c_long {
+    const STACK: usize = 64 * 1024;
+    let mut stack = vec![0u8; STACK];
+    let bottom = stack.as_mut_ptr() as u64;
+    // The kernel starts the child at stack + stack_size: keep that 16-byte aligned.
+    let size = ((bottom + STACK as u64) & !15) - bottom;
+    let args = CloneArgs {
+        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        stack: bottom,
+        stack_size: size,
+        cgroup: cgroup_dir as u64,
+        ..CloneArgs::default()
+    };
+    let entry: extern "C" fn(*mut libc::c_void) -> libc::c_int = vfork_child;
+    let argument = setup as *const ChildSetup<'_> as *mut libc::c_void;
+    let result: libc::c_long;
+    // SAFETY: every signal is blocked in this thread around the clone (the child resets
+    // dispositions before unblocking). The parent's path through the assembly only makes
+    // the system call (rcx and r11 are clobbered by it); this thread is suspended until the
+    // child has exec'd or exited (CLONE_VFORK), so `stack`, `args` and `setup` outlive the
+    // child's use of them. The child, on the new stack with a cleared frame pointer, calls
+    // `entry(argument)`, which never returns (`ud2` guards it).
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        std::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jnz 2f",
+            "xor ebp, ebp",
+            "mov rdi, r12",
+            "call r13",
+            "ud2",
+            "2:",
+            inlateout("rax") libc::SYS_clone3 => result,
+            in("rdi") &args as *const CloneArgs,
+            in("rsi") std::mem::size_of::<CloneArgs>(),
+            in("r12") argument,
+            in("r13") entry,
+            lateout("rcx") _,
+            lateout("r11") _,
+            options(nostack),
+        );
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+    }
+    drop(stack);
+    result
 }
 
 /// `CLONE_INTO_CGROUP` (Linux 5.7).
