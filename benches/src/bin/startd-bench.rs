@@ -10,9 +10,10 @@
 //!
 //! For each size N it measures, in this order:
 //!
-//! 1. **The fork+exec floor**: the harness itself starts N `/bin/sh -c "exec /bin/sleep
-//!    100000"` with `std::process::Command` in a tight loop, timed until all N are `sleep`
-//!    (`/proc/PID/comm`); then it kills them.
+//! 1. **The fork+exec floor**: the harness itself starts the same N processes svc.startd
+//!    will, `/bin/sleep 100000` (svc.startd executes a plain command like this one directly,
+//!    without `/bin/sh`), with `std::process::Command` (posix_spawn) in a tight loop, timed
+//!    until all N are `sleep` (`/proc/PID/comm`); then it kills them.
 //! 2. **Bring-up**: one manifest with N services `bench/sNNNNN` (a default instance enabled,
 //!    `startd/duration=child`, start `/bin/sleep 100000`, stop `:kill`), given with
 //!    `--manifests DIR` to `svc-startd --root TMP`. Timed from the spawn of svc-startd until
@@ -426,15 +427,15 @@ fn measure_floor(n: usize, timeout: Duration) -> Result<Duration> {
     };
     let start = Instant::now();
     for _ in 0..n {
-        let child = Command::new("/bin/sh")
-            .args(["-c", "exec /bin/sleep 100000"])
+        let child = Command::new("/bin/sleep")
+            .arg("100000")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .map_err(|error| {
                 format!(
-                    "floor: spawning /bin/sh failed after {} processes: {error}",
+                    "floor: spawning /bin/sleep failed after {} processes: {error}",
                     floor.children.len()
                 )
             })?;
@@ -716,6 +717,9 @@ impl Startd {
     fn shutdown(&mut self, timeout: Duration) -> Option<Duration> {
         // Whatever is below svc.startd now must die too.
         self.count_sleepers();
+        if self.cgroup.is_none() {
+            self.find_cgroup();
+        }
         let extra: Vec<u32> = self.scratch.clone();
         let mut took = None;
         if let Some(mut child) = self.child.take() {
@@ -1265,8 +1269,8 @@ fn report(args: &Args, machine: &Machine, results: &[SizeResult]) -> String {
         out,
         "What is measured (`benches/src/bin/startd-bench.rs`): the real `svc-startd` on a temporary
 root, given one manifest of N services `bench/sNNNNN`, each a default instance enabled,
-`startd/duration=child`, start method `/bin/sleep 100000` (run as `/bin/sh -c`), stop
-`:kill`. Sizes in order, each on a fresh root (roots are deleted at the end of the run).
+`startd/duration=child`, start method `/bin/sleep 100000` (a plain command: svc.startd
+executes it directly, as `/bin/sh -c \"exec ...\"` would), stop `:kill`. Sizes in order, each on a fresh root (roots are deleted at the end of the run).
 
 - Bring-up: from the spawn of svc-startd until all N of its children are `sleep`, polled
   every ~1 ms by looking at the pids handed out since the last look
@@ -1275,9 +1279,9 @@ root, given one manifest of N services `bench/sNNNNN`, each a default instance e
   10,000); the children list confirms the count at the end. The harness's own CPU during
   bring-up is shown: on 2 cores it competes with svc.startd. Then an empty `explain`
   (nothing in maintenance or in flight) and a full `list` confirm all N online{skipped}.
-- Floor, measured in the same run just before: the harness starts N
-  `/bin/sh -c \"exec /bin/sleep 100000\"` itself with `std::process::Command` in a tight
-  loop (`posix_spawn`, a vfork, where svc.startd forks), timed the same way.
+- Floor, measured in the same run just before: the harness starts the same N
+  `/bin/sleep 100000` itself with `std::process::Command` in a tight loop (`posix_spawn`,
+  a vfork, as svc.startd's own spawn), timed the same way.
 - Restart latency, at every size: {kills} distinct services' `sleep`s (each up for more than
   3 s, so no start-rate limit applies) are killed with SIGKILL one at a time, 50 ms apart,
   timed until a new `sleep` child of svc.startd replaces it (polled the same way with ~50 µs
