@@ -139,6 +139,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         );
     }
     raise_file_limit();
+    crate::spawn::remember_signals();
     let signals = block_signals()
         .map_err(|error| StartError::Other(format!("cannot set up signal handling: {error}")))?;
 
@@ -361,16 +362,15 @@ impl Daemon {
 
     fn run_method(&mut self, run: &smf_core::engine::MethodRun) {
         let fmri = &run.fmri;
-        self.logs.marker(
-            fmri,
-            SystemTime::now(),
-            &format!(
-                "Executing {} method (\"{}\").",
-                run.method.as_str(),
-                run.written
-            ),
+        let executing = format!(
+            "Executing {} method (\"{}\").",
+            run.method.as_str(),
+            run.written
         );
-        let log = match self.logs.open(fmri) {
+        let log = match self
+            .logs
+            .open_with_marker(fmri, SystemTime::now(), &executing)
+        {
             Ok(file) => file,
             Err(error) => {
                 self.internal.push_back(Event::MethodExited {

@@ -29,7 +29,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::SystemTime;
 
-use chrono::{DateTime, Local, TimeZone};
+use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone};
 use nix::errno::Errno;
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use smf_core::fmri::Fmri;
@@ -64,6 +64,8 @@ pub struct Logs {
     inotify: Inotify,
     /// The files being watched, by watch descriptor.
     watched: Mutex<HashMap<WatchDescriptor, PathBuf>>,
+    /// The same paths, to skip watching a file twice.
+    watched_paths: Mutex<HashSet<PathBuf>>,
     /// Paths whose last I/O failed and was reported; a failure is reported once until the
     /// path works again.
     failing: Mutex<HashSet<PathBuf>>,
@@ -80,6 +82,7 @@ impl Logs {
             writing: Mutex::new(()),
             inotify,
             watched: Mutex::new(HashMap::new()),
+            watched_paths: Mutex::new(HashSet::new()),
             failing: Mutex::new(HashSet::new()),
         })
     }
@@ -103,6 +106,25 @@ impl Logs {
             self.rotate_if_over(&path)?;
         }
         let file = open_append(&path)?;
+        self.watch(&path);
+        Ok(file)
+    }
+
+    /// [`Logs::open`] and [`Logs::marker`] in one: the marker is written through the file
+    /// handed to the method (one open, one size check: this is on every start's path).
+    pub fn open_with_marker(&self, fmri: &Fmri, at: SystemTime, text: &str) -> io::Result<File> {
+        let path = self.path(fmri);
+        let line = marker_line(at, text);
+        let file = {
+            let _writing = lock(&self.writing);
+            let mut file = open_append(&path)?;
+            if file.metadata()?.len() > self.rotation.max_bytes {
+                self.rotate_if_over(&path)?;
+            }
+            let written = file.write_all(line.as_bytes());
+            self.note_result(&path, written);
+            file
+        };
         self.watch(&path);
         Ok(file)
     }
@@ -152,7 +174,9 @@ impl Logs {
                     if event.mask.contains(AddWatchFlags::IN_IGNORED) {
                         // The file was deleted (or its file system unmounted): the kernel
                         // dropped the watch. The next `open` adds a new one.
-                        watched.remove(&event.wd);
+                        if let Some(path) = watched.remove(&event.wd) {
+                            lock(&self.watched_paths).remove(&path);
+                        }
                     } else if let Some(path) = watched.get(&event.wd)
                         && !to_check.contains(path)
                     {
@@ -171,11 +195,15 @@ impl Logs {
     }
 
     fn watch(&self, path: &Path) {
+        if lock(&self.watched_paths).contains(path) {
+            return;
+        }
         // Watching the same inode again returns the same descriptor; copy-then-truncate keeps
         // the inode, so one watch lasts for the file's life.
         match self.inotify.add_watch(path, AddWatchFlags::IN_MODIFY) {
             Ok(descriptor) => {
                 lock(&self.watched).insert(descriptor, path.to_path_buf());
+                lock(&self.watched_paths).insert(path.to_path_buf());
             }
             // Out of watches (fs.inotify.max_user_watches): the file is still rotated when a
             // method opens it or a marker is written.
@@ -237,7 +265,31 @@ impl Logs {
 /// `[ Nov  4 09:15:02 text ]\n` in local time: svc.startd's `%b %e %T`, the day padded with a
 /// space (smf-reference.md §8).
 pub fn marker_line(at: SystemTime, text: &str) -> String {
-    format_marker(&DateTime::<Local>::from(at), text)
+    format_marker(
+        &DateTime::<FixedOffset>::from_naive_utc_and_offset(
+            DateTime::<chrono::Utc>::from(at).naive_utc(),
+            local_offset(at),
+        ),
+        text,
+    )
+}
+
+/// The local time zone's offset at `at`, looked up again (which reads /etc/localtime) at
+/// most once a minute: a restart writes three markers, and the zone rarely changes.
+fn local_offset(at: SystemTime) -> FixedOffset {
+    static CACHE: Mutex<Option<(u64, FixedOffset)>> = Mutex::new(None);
+    let minute = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() / 60);
+    let mut cache = lock(&CACHE);
+    if let Some((cached, offset)) = *cache
+        && cached == minute
+    {
+        return offset;
+    }
+    let offset = DateTime::<Local>::from(at).offset().fix();
+    *cache = Some((minute, offset));
+    offset
 }
 
 fn format_marker<Zone: TimeZone>(at: &DateTime<Zone>, text: &str) -> String

@@ -274,10 +274,7 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
     }
 
     let plan = Plan::new(run, &environment)?;
-    let stdin = OpenOptions::new()
-        .read(true)
-        .open("/dev/null")
-        .map_err(|error| SpawnError::retryable(format!("/dev/null: {}", io_desc(&error))))?;
+    let stdin = dev_null()?;
     // CLONE_INTO_CGROUP takes the cgroup's directory; the fallback writes to cgroup.procs.
     let cgroup_dir = match cgroup_procs.and_then(Path::parent) {
         Some(dir) => Some(
@@ -320,8 +317,9 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
         .collect();
     let failures = Failures::new(run, &resolved, cgroup_procs);
     let setup = ChildSetup {
+        ignored_signals: IGNORED_SIGNALS.get().map(Vec::as_slice),
         file_limit: STARTING_FILE_LIMIT.get().copied(),
-        stdin: stdin.as_raw_fd(),
+        stdin,
         log: log.as_raw_fd(),
         cgroup_procs: cgroup_procs_file.as_ref().map(AsRawFd::as_raw_fd),
         limits: &limits,
@@ -339,7 +337,7 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
     };
     let pid = fork_and_exec(&setup, cgroup_dir.as_ref().map(AsRawFd::as_raw_fd))?;
     // The parent's copies of the log, /dev/null and cgroup descriptors close here.
-    drop((log, stdin, cgroup_dir, cgroup_procs_file));
+    drop((log, cgroup_dir, cgroup_procs_file));
     Ok(pid)
 }
 
@@ -493,6 +491,48 @@ pub fn remember_file_limit() {
     }
 }
 
+/// `/dev/null`, opened once (every method's standard input).
+fn dev_null() -> Result<RawFd, SpawnError> {
+    static DEV_NULL: std::sync::OnceLock<File> = std::sync::OnceLock::new();
+    if let Some(file) = DEV_NULL.get() {
+        return Ok(file.as_raw_fd());
+    }
+    let file = OpenOptions::new()
+        .read(true)
+        .open("/dev/null")
+        .map_err(|error| SpawnError::retryable(format!("/dev/null: {}", io_desc(&error))))?;
+    Ok(DEV_NULL.get_or_init(|| file).as_raw_fd())
+}
+
+/// The signals svc.startd found ignored when it started (see [`remember_signals`]).
+static IGNORED_SIGNALS: std::sync::OnceLock<Vec<libc::c_int>> = std::sync::OnceLock::new();
+
+/// Records which signals are ignored in svc.startd (inherited, or SIGPIPE by Rust's
+/// runtime): a method resets only those (handlers are reset by exec itself) instead of all
+/// 64, which matters because a vfork child holds svc.startd's thread until it execs. Until
+/// this is called, methods reset every signal.
+#[allow(unsafe_code)]
+pub fn remember_signals() {
+    let mut ignored = Vec::new();
+    for signal in 1..=64 {
+        let mut old = [0u64; 4];
+        // SAFETY: a query (no new action) into a buffer the size of the kernel's sigaction.
+        let queried = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                std::ptr::null::<u64>(),
+                old.as_mut_ptr(),
+                8,
+            )
+        };
+        if queried == 0 && old[0] == libc::SIG_IGN as u64 {
+            ignored.push(signal);
+        }
+    }
+    let _ = IGNORED_SIGNALS.set(ignored);
+}
+
 /// svc.startd's own passwd entry and groups, looked up once.
 fn own_user() -> Option<&'static (User, Vec<Gid>)> {
     static OWN: std::sync::OnceLock<Option<(User, Vec<Gid>)>> = std::sync::OnceLock::new();
@@ -568,6 +608,8 @@ fn io_desc(error: &io::Error) -> String {
 
 /// Everything the child needs, prepared before the fork so the child only reads it.
 struct ChildSetup<'a> {
+    /// The signals to reset (none known: all of them).
+    ignored_signals: Option<&'a [libc::c_int]>,
     /// The open-file limits svc.startd inherited (soft, hard), restored first.
     file_limit: Option<(rlim_t, rlim_t)>,
     stdin: RawFd,
@@ -609,10 +651,11 @@ impl Failures {
             .user
             .clone()
             .unwrap_or_else(|| resolved.uid.to_string());
+        let mut prefix = marker_line(SystemTime::now(), "X").into_bytes();
+        // "[ time X ]\n" -> "[ time "
+        prefix.truncate(prefix.len().saturating_sub(4));
         let line = |what: String| {
-            let mut text = marker_line(SystemTime::now(), "X").into_bytes();
-            // "[ time X ]\n" -> "[ time Method "m" could not be started: what (errno "
-            text.truncate(text.len().saturating_sub(4));
+            let mut text = prefix.clone();
             text.extend_from_slice(
                 format!(
                     "Method \"{}\" could not be started: {what} (errno ",
@@ -886,10 +929,19 @@ unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: bool) -> ! {
         // (the raw call: glibc refuses 32 and 33), then empty the mask (in this order: a
         // vfork child must not run one of the daemon's handlers).
         let default = [0u64; 4];
-        for signal in 1..=64 {
-            if signal != libc::SIGKILL && signal != libc::SIGSTOP {
-                let null = std::ptr::null_mut::<u64>();
-                libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), null, 8);
+        let null = std::ptr::null_mut::<u64>();
+        match setup.ignored_signals {
+            Some(ignored) => {
+                for &signal in ignored {
+                    libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), null, 8);
+                }
+            }
+            None => {
+                for signal in 1..=64 {
+                    if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                        libc::syscall(libc::SYS_rt_sigaction, signal, default.as_ptr(), null, 8);
+                    }
+                }
             }
         }
         let mut empty: libc::sigset_t = std::mem::zeroed();

@@ -275,3 +275,21 @@ fn notify_readiness_holds_dependents_until_ready() {
         daemon.stderr()
     );
 }
+
+#[test]
+fn methods_start_with_no_signal_ignored_or_blocked() {
+    let transient = "<property_group name='startd' type='framework'><propval name='duration' type='astring' value='transient'/></property_group>";
+    // A plain command: executed directly, so /proc/self is the method itself.
+    let xml = bundle(&[service(
+        "site/signals",
+        true,
+        "/bin/grep -E ^(SigIgn|SigBlk) /proc/self/status",
+        transient,
+    )
+    .replace("^(SigIgn|SigBlk)", "^Sig[IB][gl][nk]")]);
+    let daemon = Daemon::start(&[("signals.xml", &xml)]);
+    daemon.wait_state("svc:/site/signals:default", State::Online);
+    let log = daemon.log("svc:/site/signals:default");
+    assert!(log.contains("SigIgn:\t0000000000000000"), "{log}");
+    assert!(log.contains("SigBlk:\t0000000000000000"), "{log}");
+}
