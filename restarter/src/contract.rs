@@ -169,7 +169,11 @@ impl Cgroups {
     /// Creates the instance's cgroup (if needed) and returns its `cgroup.procs`.
     pub fn prepare(&self, fmri: &Fmri) -> std::io::Result<PathBuf> {
         let dir = self.dir(fmri);
-        std::fs::create_dir_all(&dir)?;
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(_) => std::fs::create_dir_all(&dir)?,
+        }
         Ok(dir.join("cgroup.procs"))
     }
 

@@ -311,6 +311,11 @@ impl Repository {
         connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_error)?;
+        // A small page cache (SQLite's default is 2 MiB): svc.startd writes far more than it
+        // reads, and its memory is part of what it costs to run.
+        connection
+            .pragma_update(None, "cache_size", -256)
+            .map_err(open_error)?;
         connection.set_prepared_statement_cache_capacity(32);
 
         let found = schema_version(&connection).map_err(open_error)?;

@@ -292,16 +292,6 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
         ),
         None => None,
     };
-    let cgroup_procs_file = match cgroup_procs {
-        Some(path) => Some(OpenOptions::new().write(true).open(path).map_err(|error| {
-            SpawnError::retryable(format!(
-                "could not join cgroup {}: {}",
-                path.display(),
-                io_desc(&error)
-            ))
-        })?),
-        None => None,
-    };
     let working_directory = CString::new(resolved.working_directory.as_os_str().as_bytes())
         .map_err(|_| SpawnError::fatal("the working directory contains a NUL byte".into()))?;
     let limits: Vec<(libc::c_int, rlim_t)> = run
@@ -321,7 +311,6 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
         file_limit: STARTING_FILE_LIMIT.get().copied(),
         stdin,
         log: log.as_raw_fd(),
-        cgroup_procs: cgroup_procs_file.as_ref().map(AsRawFd::as_raw_fd),
         limits: &limits,
         umask: run.process.umask.unwrap_or(0o022),
         identity: (resolved.changes_identity).then(|| {
@@ -335,9 +324,13 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
         plan: &plan,
         failures: &failures,
     };
-    let pid = fork_and_exec(&setup, cgroup_dir.as_ref().map(AsRawFd::as_raw_fd))?;
+    let pid = fork_and_exec(
+        &setup,
+        cgroup_dir.as_ref().map(AsRawFd::as_raw_fd),
+        cgroup_procs,
+    )?;
     // The parent's copies of the log, /dev/null and cgroup descriptors close here.
-    drop((log, cgroup_dir, cgroup_procs_file));
+    drop((log, cgroup_dir));
     Ok(pid)
 }
 
@@ -614,8 +607,6 @@ struct ChildSetup<'a> {
     file_limit: Option<(rlim_t, rlim_t)>,
     stdin: RawFd,
     log: RawFd,
-    /// `cgroup.procs`, written by the child when the kernel cannot clone into the cgroup.
-    cgroup_procs: Option<RawFd>,
     limits: &'a [(libc::c_int, rlim_t)],
     umask: u32,
     /// Supplementary groups, gid, uid: set only when they change.
@@ -753,7 +744,11 @@ struct CloneArgs {
 /// child that cannot finish its setup writes why to the log and exits 96
 /// (`SMF_EXIT_ERR_CONFIG`), which the reaper reports like any exit.
 #[allow(unsafe_code)]
-fn fork_and_exec(setup: &ChildSetup<'_>, cgroup_dir: Option<RawFd>) -> Result<u32, SpawnError> {
+fn fork_and_exec(
+    setup: &ChildSetup<'_>,
+    cgroup_dir: Option<RawFd>,
+    cgroup_procs: Option<&Path>,
+) -> Result<u32, SpawnError> {
     let mut joined = false;
     let mut pid: libc::c_long = -1;
     #[cfg(target_arch = "x86_64")]
@@ -782,21 +777,36 @@ fn fork_and_exec(setup: &ChildSetup<'_>, cgroup_dir: Option<RawFd>) -> Result<u3
         };
         if pid == 0 {
             // SAFETY: see above; `child` never returns.
-            unsafe { child(setup, false) }
+            unsafe { child(setup, None) }
         }
         joined = pid > 0;
     }
     if pid < 0 && cgroup_dir.is_none() {
         pid = vfork_and_exec(setup);
     }
+    // The last resort: a plain fork, the child joining its cgroup itself (opened only now:
+    // this is rarely needed).
+    let mut procs_file = None;
     if pid < 0 {
+        if let Some(path) = cgroup_procs {
+            let file = OpenOptions::new().write(true).open(path).map_err(|error| {
+                SpawnError::retryable(format!(
+                    "could not join cgroup {}: {}",
+                    path.display(),
+                    io_desc(&error)
+                ))
+            })?;
+            procs_file = Some(file);
+        }
+        let join = procs_file.as_ref().map(AsRawFd::as_raw_fd);
         // SAFETY: glibc's fork in a threaded process: the child runs only `child`, as above.
         pid = libc::c_long::from(unsafe { libc::fork() });
         if pid == 0 {
             // SAFETY: see above; `child` never returns.
-            unsafe { child(setup, setup.cgroup_procs.is_some()) }
+            unsafe { child(setup, join) }
         }
     }
+    drop(procs_file);
     if pid < 0 {
         return Err(SpawnError::from_errno(
             "could not fork".into(),
@@ -813,7 +823,7 @@ extern "C" fn vfork_child(setup: *mut libc::c_void) -> libc::c_int {
     // parent is suspended (CLONE_VFORK); `child` never returns.
     #[allow(unsafe_code)]
     unsafe {
-        child(&*(setup as *const ChildSetup<'_>), false)
+        child(&*(setup as *const ChildSetup<'_>), None)
     }
 }
 
@@ -914,7 +924,7 @@ const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 /// before the fork. Identity changes use the raw system calls: glibc's wrappers would try to
 /// reach the parent's other threads, which do not exist here.
 #[allow(unsafe_code)]
-unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: bool) -> ! {
+unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: Option<RawFd>) -> ! {
     // SAFETY (whole body): raw system calls on descriptors and memory that belong to this
     // child; `fail` writes bytes and calls _exit.
     unsafe {
@@ -947,8 +957,7 @@ unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: bool) -> ! {
         let mut empty: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
-        if join_cgroup
-            && let Some(procs) = setup.cgroup_procs
+        if let Some(procs) = join_cgroup
             && libc::write(procs, b"0".as_ptr().cast(), 1) != 1
         {
             fail(setup, Stage::Cgroup, 0);
