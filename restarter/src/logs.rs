@@ -185,6 +185,13 @@ impl Logs {
                 }
             }
             for path in to_check {
+                // Most writes leave the file under the limit: look without the lock, so the
+                // engine thread's markers never wait for this check.
+                let over = std::fs::metadata(&path)
+                    .is_ok_and(|metadata| metadata.len() > self.rotation.max_bytes);
+                if !over {
+                    continue;
+                }
                 let result = {
                     let _writing = lock(&self.writing);
                     self.rotate_if_over(&path)
