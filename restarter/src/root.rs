@@ -22,11 +22,7 @@ impl Root {
             .or_else(|| std::env::var_os("SMF_ROOT").map(PathBuf::from))
             .unwrap_or_else(default_root);
         // Relative roots are made absolute so the socket path and logs are stable.
-        let dir = if dir.is_absolute() {
-            dir
-        } else {
-            std::env::current_dir().map_or(dir.clone(), |cwd| cwd.join(&dir))
-        };
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         Root { dir }
     }
 

@@ -293,3 +293,33 @@ fn methods_start_with_no_signal_ignored_or_blocked() {
     assert!(log.contains("SigIgn:\t0000000000000000"), "{log}");
     assert!(log.contains("SigBlk:\t0000000000000000"), "{log}");
 }
+
+#[test]
+fn a_missing_program_or_working_directory_is_a_clear_failure() {
+    let xml = bundle(&[
+        service("site/ghost", true, "/nonexistent/smf-ghost --serve", ""),
+        service(
+            "site/nowhere",
+            true,
+            "/bin/sleep 1000",
+            "<method_context working_directory='/nonexistent/smf-dir'/>",
+        ),
+    ]);
+    let daemon = Daemon::start(&[("ghost.xml", &xml)]);
+    daemon.wait_state("svc:/site/ghost:default", State::Maintenance);
+    let log = daemon.log("svc:/site/ghost:default");
+    assert!(
+        log.contains("/nonexistent/smf-ghost") && log.contains("not found"),
+        "{log}"
+    );
+    daemon.wait_state("svc:/site/nowhere:default", State::Maintenance);
+    match daemon.request(&Request::Explain {
+        patterns: vec!["site/nowhere".into()],
+    }) {
+        Response::Explanations { explanations, .. } => {
+            let text = format!("{:?}", explanations[0].reasons);
+            assert!(text.contains("/nonexistent/smf-dir"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
