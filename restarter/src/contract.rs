@@ -125,32 +125,19 @@ impl Cgroups {
     /// into child cgroups there (a probe process is moved into one and reaped). `None`,
     /// with the reason, when it cannot: cgroup v1 only, no delegation, read-only mount.
     pub fn detect(root: &std::path::Path) -> Result<Cgroups, String> {
-        let own = std::fs::read_to_string("/proc/self/cgroup")
-            .map_err(|error| format!("/proc/self/cgroup: {error}"))?;
-        let relative = own
-            .lines()
-            .find_map(|line| line.strip_prefix("0::"))
-            .ok_or("no cgroup v2 hierarchy in /proc/self/cgroup")?
-            .trim()
-            .to_string();
-        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-            .map_err(|error| format!("/proc/self/mountinfo: {error}"))?;
-        let mount = mountinfo
-            .lines()
-            .find_map(|line| {
-                let (left, right) = line.split_once(" - ")?;
-                let fstype = right.split_whitespace().next()?;
-                (fstype == "cgroup2").then(|| left.split_whitespace().nth(4).map(PathBuf::from))?
-            })
-            .ok_or("cgroup2 is not mounted")?;
-        let own_dir = mount.join(relative.trim_start_matches('/'));
-        let hash = crate::manifests::hash(root.as_os_str().as_encoded_bytes());
-        let base = own_dir.join(format!("smf-{}", &hash[..12]));
+        let base = base_for(root)?;
         std::fs::create_dir_all(&base).map_err(|error| format!("{}: {error}", base.display()))?;
         let probe = base.join("probe");
         std::fs::create_dir_all(&probe).map_err(|error| format!("{}: {error}", probe.display()))?;
-        let moved = probe_move(&probe);
-        let _ = std::fs::remove_dir(&probe);
+        let moved = match crate::spawn::probe_clone_into(&probe) {
+            // Cloning into a cgroup needs the same rights as moving a process there.
+            Ok(true) => Ok(()),
+            // The kernel has no CLONE_INTO_CGROUP: methods will join by cgroup.procs.
+            Ok(false) => probe_move(&probe),
+            Err(why) => Err(why),
+        };
+        // Not removed now (a cgroup's removal waits for the kernel): `release_all` removes it
+        // with the instances' cgroups when svc.startd exits.
         moved?;
         Ok(Cgroups { base })
     }
@@ -201,6 +188,63 @@ impl Cgroups {
             .keys()
             .find(|fmri| self.dir(fmri).ends_with(leaf))
             .cloned()
+    }
+}
+
+/// `<svc.startd's own cgroup>/smf-<root hash>`: where the instances of `root` get their
+/// cgroups.
+fn base_for(root: &std::path::Path) -> Result<PathBuf, String> {
+    let own = std::fs::read_to_string("/proc/self/cgroup")
+        .map_err(|error| format!("/proc/self/cgroup: {error}"))?;
+    let relative = own
+        .lines()
+        .find_map(|line| line.strip_prefix("0::"))
+        .ok_or("no cgroup v2 hierarchy in /proc/self/cgroup")?
+        .trim()
+        .to_string();
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|error| format!("/proc/self/mountinfo: {error}"))?;
+    let mount = mountinfo
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            let fstype = right.split_whitespace().next()?;
+            (fstype == "cgroup2").then(|| left.split_whitespace().nth(4).map(PathBuf::from))?
+        })
+        .ok_or("cgroup2 is not mounted")?;
+    let own_dir = mount.join(relative.trim_start_matches('/'));
+    let hash = crate::manifests::hash(root.as_os_str().as_encoded_bytes());
+    Ok(own_dir.join(format!("smf-{}", &hash[..12])))
+}
+
+/// Removes the empty cgroups a svc.startd of `root` (running from the caller's cgroup) left
+/// behind, and their parent when it is empty: populated ones (running services) stay. For
+/// a process that ran svc.startd on a temporary root (tests, benchmarks) and for svc.startd
+/// itself when it exits.
+pub fn remove_empty_cgroups(root: &std::path::Path) {
+    if let Ok(base) = base_for(root) {
+        remove_empty_tree(&base);
+    }
+}
+
+fn remove_empty_tree(base: &std::path::Path) {
+    // A cgroup whose last process just died may still count as busy for a moment.
+    for _ in 0..50 {
+        if let Ok(entries) = std::fs::read_dir(base) {
+            for entry in entries.flatten() {
+                if entry.path().is_dir() {
+                    let _ = std::fs::remove_dir(entry.path());
+                }
+            }
+        }
+        match std::fs::remove_dir(base) {
+            Ok(()) => return,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
+            Err(error) if error.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            Err(_) => return,
+        }
     }
 }
 
@@ -419,14 +463,7 @@ impl Contracts {
     /// Removes svc.startd's cgroup directory if nothing is left in it (at exit).
     pub fn release_all(&self) {
         if let Some(cgroups) = &self.cgroups {
-            if let Ok(entries) = std::fs::read_dir(&cgroups.base) {
-                for entry in entries.flatten() {
-                    if entry.path().is_dir() {
-                        let _ = std::fs::remove_dir(entry.path());
-                    }
-                }
-            }
-            let _ = std::fs::remove_dir(&cgroups.base);
+            remove_empty_tree(&cgroups.base);
         }
     }
 

@@ -917,6 +917,49 @@ fn vfork_into_cgroup(setup: &ChildSetup<'_>, cgroup_dir: RawFd) -> libc::c_long 
     result
 }
 
+/// Checks that svc.startd may start processes in the cgroup `dir`: a child is cloned into it
+/// and exits at once (reaped here: call it before the reaper thread exists). `Ok(false)`
+/// when the kernel cannot clone into a cgroup at all (older than 5.7).
+#[allow(unsafe_code)]
+pub fn probe_clone_into(dir: &Path) -> Result<bool, String> {
+    let directory = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(dir)
+        .map_err(|error| format!("{}: {error}", dir.display()))?;
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: directory.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM is fork; the child only calls _exit.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    if pid == 0 {
+        // SAFETY: the child exits at once, touching nothing.
+        unsafe { libc::_exit(0) }
+    }
+    if pid < 0 {
+        let errno = Errno::last();
+        return match errno {
+            Errno::ENOSYS | Errno::E2BIG | Errno::EINVAL => Ok(false),
+            _ => Err(format!(
+                "cannot start a process in {}: {}",
+                dir.display(),
+                errno.desc()
+            )),
+        };
+    }
+    let _ = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid as i32), None);
+    Ok(true)
+}
+
 /// `CLONE_INTO_CGROUP` (Linux 5.7).
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 

@@ -331,6 +331,9 @@ impl Drop for Daemon {
                 let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
             }
         }
+        // The cgroups svc.startd made for this root (it removes them when it exits in
+        // order; not when a test killed it).
+        smf_restarter::contract::remove_empty_cgroups(&self.root);
     }
 }
 
