@@ -36,16 +36,8 @@ pub fn may_change_state(peer_uid: u32) -> bool {
 /// Binds the socket (replacing a stale one: the caller holds the root's lock) and starts the
 /// accepting thread.
 pub fn start(path: &Path, calls: Sender<Call>) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(crate::root::annotate(path, error)),
-    }
-    let listener = UnixListener::bind(path).map_err(|error| crate::root::annotate(path, error))?;
     // Anyone may connect (reading is open to all); changes are checked per request.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
-        .map_err(|error| crate::root::annotate(path, error))?;
+    let listener = crate::root::bind_socket(path, |p| UnixListener::bind(p))?;
     let clients = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("control".into())

@@ -47,16 +47,8 @@ pub fn parse(pid: u32, datagram: &[u8]) -> Option<Notification> {
 
 /// Binds the socket (replacing a stale one) and starts the thread that reads it.
 pub fn start(path: &Path, out: Sender<Notification>) -> std::io::Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-        Err(error) => return Err(crate::root::annotate(path, error)),
-    }
-    let socket = UnixDatagram::bind(path).map_err(|error| crate::root::annotate(path, error))?;
     // Services running as other users must be able to write to it.
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
-        .map_err(|error| crate::root::annotate(path, error))?;
+    let socket = crate::root::bind_socket(path, |p| UnixDatagram::bind(p))?;
     setsockopt(&socket, sockopt::PassCred, &true).map_err(std::io::Error::from)?;
     std::thread::Builder::new()
         .name("notify".into())

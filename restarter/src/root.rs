@@ -86,6 +86,25 @@ fn default_root() -> PathBuf {
     home.join(".local/state/smf")
 }
 
+/// Removes a stale socket file at `path` (the caller holds the root's lock, so no live
+/// daemon owns it), calls `bind`, and lets every user connect (each request is checked on
+/// its own).
+pub fn bind_socket<S>(
+    path: &Path,
+    bind: impl FnOnce(&Path) -> std::io::Result<S>,
+) -> std::io::Result<S> {
+    use std::os::unix::fs::PermissionsExt;
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(annotate(path, error)),
+    }
+    let socket = bind(path).map_err(|error| annotate(path, error))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o666))
+        .map_err(|error| annotate(path, error))?;
+    Ok(socket)
+}
+
 /// An I/O error with the path it concerns.
 pub fn annotate(path: &Path, error: std::io::Error) -> std::io::Error {
     std::io::Error::new(error.kind(), format!("{}: {error}", path.display()))

@@ -68,31 +68,15 @@ impl Engine {
         let expanded = match method::expand_tokens(&command, MethodName::Start, definition) {
             Ok(expanded) => expanded,
             Err(why) => {
-                self.log(
-                    fmri,
-                    format!("Could not expand method tokens in \"{command}\": {why}."),
-                );
-                if let Some(record) = self.records.get_mut(fmri) {
-                    record.start_status = Some(MethodStatus::NotStarted {
-                        message: why,
-                        fatal: true,
-                    });
-                }
-                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+                let line = format!("Could not expand method tokens in \"{command}\": {why}.");
+                self.cannot_start(fmri, line, why);
                 return;
             }
         };
         let process = match method::process_settings(definition) {
             Ok(process) => process,
             Err(why) => {
-                self.log(fmri, format!("Cannot run the start method: {why}."));
-                if let Some(record) = self.records.get_mut(fmri) {
-                    record.start_status = Some(MethodStatus::NotStarted {
-                        message: why,
-                        fatal: true,
-                    });
-                }
-                self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
+                self.cannot_start(fmri, format!("Cannot run the start method: {why}."), why);
                 return;
             }
         };
@@ -139,6 +123,19 @@ impl Engine {
         } else {
             self.arm(fmri, timeout);
         }
+    }
+
+    /// The start method cannot even be run (its definition is unusable): logged, remembered
+    /// for svcs -x, maintenance.
+    fn cannot_start(&mut self, fmri: &Fmri, line: String, why: String) {
+        self.log(fmri, line);
+        if let Some(record) = self.records.get_mut(fmri) {
+            record.start_status = Some(MethodStatus::NotStarted {
+                message: why,
+                fatal: true,
+            });
+        }
+        self.enter_maintenance(fmri, Reason::MethodFailed, Leftovers::Kill);
     }
 
     /// Takes over an instance a previous svc.startd left running: online, its processes
