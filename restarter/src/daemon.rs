@@ -209,6 +209,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     daemon.recover();
     daemon.initial_import();
     daemon.flush();
+    daemon.logs.write_deferred();
     release_free_memory();
 
     let (call_tx, calls) = crossbeam_channel::unbounded::<Call>();
@@ -237,6 +238,7 @@ impl Daemon {
         loop {
             if self.stopping && self.engine.is_shut_down() {
                 self.flush();
+                self.logs.write_deferred();
                 return self.shutdown_status();
             }
             let timer = match self.engine.next_deadline() {
@@ -264,6 +266,7 @@ impl Daemon {
                 }
             }
             self.flush();
+            self.logs.write_deferred();
         }
     }
 
@@ -321,7 +324,7 @@ impl Daemon {
             }
             Action::PersistAdmin { fmri, admin } => self.pending.admin.push((fmri, admin)),
             Action::Log { fmri, message } => {
-                self.logs.marker(&fmri, SystemTime::now(), &message);
+                self.logs.marker_later(&fmri, SystemTime::now(), &message);
             }
             Action::ProbeFiles { paths } => {
                 let files = paths
@@ -446,7 +449,7 @@ impl Daemon {
             self.run_pids.remove(&method.run);
             self.method_owners.remove(&pid);
             let status = exit.status.clone().unwrap_or(MethodStatus::Exited(0));
-            self.logs.marker(
+            self.logs.marker_later(
                 &method.fmri,
                 SystemTime::now(),
                 &exit_line(method.method, &status),
@@ -806,6 +809,7 @@ impl Daemon {
     /// Answers a control request (see `requests.rs`).
     fn on_call(&mut self, call: Call) {
         let response: Response = self.answer(call.request);
+        self.logs.write_deferred();
         let _ = call.reply.send(response);
     }
 }

@@ -66,6 +66,8 @@ pub struct Logs {
     watched: Mutex<HashMap<WatchDescriptor, PathBuf>>,
     /// The same paths, to skip watching a file twice.
     watched_paths: Mutex<HashSet<PathBuf>>,
+    /// Marker lines not written yet ([`Logs::marker_later`]), by file, in order.
+    deferred: Mutex<Vec<(PathBuf, String)>>,
     /// Paths whose last I/O failed and was reported; a failure is reported once until the
     /// path works again.
     failing: Mutex<HashSet<PathBuf>>,
@@ -83,6 +85,7 @@ impl Logs {
             inotify,
             watched: Mutex::new(HashMap::new()),
             watched_paths: Mutex::new(HashSet::new()),
+            deferred: Mutex::new(Vec::new()),
             failing: Mutex::new(HashSet::new()),
         })
     }
@@ -114,7 +117,17 @@ impl Logs {
     /// handed to the method (one open, one size check: this is on every start's path).
     pub fn open_with_marker(&self, fmri: &Fmri, at: SystemTime, text: &str) -> io::Result<File> {
         let path = self.path(fmri);
-        let line = marker_line(at, text);
+        // Lines deferred for this file go first, so the log reads in order.
+        let mut line = String::new();
+        lock(&self.deferred).retain(|(file, deferred)| {
+            if *file == path {
+                line.push_str(deferred);
+                false
+            } else {
+                true
+            }
+        });
+        line.push_str(&marker_line(at, text));
         let file = {
             let _writing = lock(&self.writing);
             let mut file = open_append(&path)?;
@@ -127,6 +140,39 @@ impl Logs {
         };
         self.watch(&path);
         Ok(file)
+    }
+
+    /// [`Logs::marker`], written at the next [`Logs::write_deferred`] (the end of the engine
+    /// thread's turn) or before the file is next handed to a method, whichever is first: a
+    /// restart's "exited" and "Stopping because" lines then cost no system call before the
+    /// new process starts.
+    pub fn marker_later(&self, fmri: &Fmri, at: SystemTime, text: &str) {
+        let path = self.path(fmri);
+        lock(&self.deferred).push((path, marker_line(at, text)));
+    }
+
+    /// Writes the deferred lines, each file's in order.
+    pub fn write_deferred(&self) {
+        let deferred = std::mem::take(&mut *lock(&self.deferred));
+        if deferred.is_empty() {
+            return;
+        }
+        let mut by_file: Vec<(PathBuf, String)> = Vec::new();
+        for (path, line) in deferred {
+            match by_file.iter_mut().find(|(file, _)| *file == path) {
+                Some((_, text)) => text.push_str(&line),
+                None => by_file.push((path, line)),
+            }
+        }
+        for (path, text) in by_file {
+            let result = {
+                let _writing = lock(&self.writing);
+                self.rotate_if_over(&path)
+                    .and_then(|()| open_append(&path))
+                    .and_then(|mut file| file.write_all(text.as_bytes()))
+            };
+            self.note_result(&path, result);
+        }
     }
 
     /// Appends `[ Nov  4 09:15:02 <text> ]` (local time). Never fails: an I/O error is
@@ -353,6 +399,33 @@ mod tests {
 
     fn size(path: &Path) -> u64 {
         std::fs::metadata(path).map_or(0, |metadata| metadata.len())
+    }
+
+    #[test]
+    fn deferred_markers_keep_their_order_with_the_method_s_own() {
+        let (_root, logs) = logs(Rotation::default());
+        let app = fmri("svc:/site/app:default");
+        let now = SystemTime::now();
+        logs.marker_later(&app, now, "Method \"start\" exited with status 1.");
+        logs.marker_later(&app, now, "Stopping because the service process exited.");
+        let path = logs.path(&app);
+        assert!(!path.exists(), "nothing written yet");
+        let mut file = logs
+            .open_with_marker(&app, now, "Executing start method (\"x\").")
+            .unwrap();
+        file.write_all(b"the method's own output\n").unwrap();
+        logs.marker_later(&app, now, "Method \"start\" exited with status 0.");
+        logs.write_deferred();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let order = [
+            "exited with status 1",
+            "Stopping because",
+            "Executing start",
+            "own output",
+            "status 0",
+        ];
+        let positions: Vec<usize> = order.iter().map(|part| text.find(part).unwrap()).collect();
+        assert!(positions.windows(2).all(|pair| pair[0] < pair[1]), "{text}");
     }
 
     #[test]
