@@ -827,35 +827,44 @@ extern "C" fn vfork_child(setup: *mut libc::c_void) -> libc::c_int {
     }
 }
 
+/// The size of a vfork child's stack.
+const STACK: usize = 64 * 1024;
+
+thread_local! {
+    /// The stack vfork children run on before their exec, allocated (and faulted in) once per
+    /// thread that spawns: the child is done with it before the parent's thread resumes.
+    static CHILD_STACK: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; STACK]);
+}
+
 /// `posix_spawn`'s way: `clone(CLONE_VM | CLONE_VFORK)` on a stack of its own, so no page
 /// table is copied; svc.startd's thread is suspended until the child has exec'd (or given
 /// up). Every signal is blocked around the clone so no handler runs in the child before it
 /// resets them. Returns the pid, or -1 (the caller then forks).
 #[allow(unsafe_code)]
 fn vfork_and_exec(setup: &ChildSetup<'_>) -> libc::c_long {
-    const STACK: usize = 64 * 1024;
-    let mut stack = vec![0u8; STACK];
-    // SAFETY: the stack is ours and outlives the child's use of it (the parent resumes only
-    // after the child's exec or exit). Signals are blocked in this thread around the clone
-    // and restored after; the child unblocks them itself after resetting every disposition.
-    // The child only reads `setup` and makes system calls (see `child`).
-    unsafe {
-        let top = stack.as_mut_ptr().add(STACK);
-        let top = (top as usize & !15) as *mut libc::c_void;
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let pid = libc::clone(
-            vfork_child,
-            top,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
-            setup as *const ChildSetup<'_> as *mut libc::c_void,
-        );
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-        drop(stack);
-        libc::c_long::from(pid)
-    }
+    CHILD_STACK.with_borrow_mut(|stack| {
+        let stack = stack.as_mut_slice();
+        // SAFETY: the stack is ours and outlives the child's use of it (the parent resumes only
+        // after the child's exec or exit). Signals are blocked in this thread around the clone
+        // and restored after; the child unblocks them itself after resetting every disposition.
+        // The child only reads `setup` and makes system calls (see `child`).
+        unsafe {
+            let top = stack.as_mut_ptr().add(STACK);
+            let top = (top as usize & !15) as *mut libc::c_void;
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            let pid = libc::clone(
+                vfork_child,
+                top,
+                libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                setup as *const ChildSetup<'_> as *mut libc::c_void,
+            );
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            libc::c_long::from(pid)
+        }
+    })
 }
 
 /// `clone3(CLONE_VM | CLONE_VFORK | CLONE_INTO_CGROUP)`: posix_spawn's way, born in the
@@ -866,55 +875,55 @@ fn vfork_and_exec(setup: &ChildSetup<'_>) -> libc::c_long {
 #[cfg(target_arch = "x86_64")]
 #[allow(unsafe_code)]
 fn vfork_into_cgroup(setup: &ChildSetup<'_>, cgroup_dir: RawFd) -> libc::c_long {
-    const STACK: usize = 64 * 1024;
-    let mut stack = vec![0u8; STACK];
-    let bottom = stack.as_mut_ptr() as u64;
-    // The kernel starts the child at stack + stack_size: keep that 16-byte aligned.
-    let size = ((bottom + STACK as u64) & !15) - bottom;
-    let args = CloneArgs {
-        flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        stack: bottom,
-        stack_size: size,
-        cgroup: cgroup_dir as u64,
-        ..CloneArgs::default()
-    };
-    let entry: extern "C" fn(*mut libc::c_void) -> libc::c_int = vfork_child;
-    let argument = setup as *const ChildSetup<'_> as *mut libc::c_void;
-    let result: libc::c_long;
-    // SAFETY: every signal is blocked in this thread around the clone (the child resets
-    // dispositions before unblocking). The parent's path through the assembly only makes
-    // the system call (rcx and r11 are clobbered by it); this thread is suspended until the
-    // child has exec'd or exited (CLONE_VFORK), so `stack`, `args` and `setup` outlive the
-    // child's use of them. The child, on the new stack with a cleared frame pointer, calls
-    // `entry(argument)`, which never returns (`ud2` guards it).
-    unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        std::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "mov rdi, r12",
-            "call r13",
-            "ud2",
-            "2:",
-            inlateout("rax") libc::SYS_clone3 => result,
-            in("rdi") &args as *const CloneArgs,
-            in("rsi") std::mem::size_of::<CloneArgs>(),
-            in("r12") argument,
-            in("r13") entry,
-            lateout("rcx") _,
-            lateout("r11") _,
-            options(nostack),
-        );
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-    }
-    drop(stack);
-    result
+    CHILD_STACK.with_borrow_mut(|stack| {
+        let stack = stack.as_mut_slice();
+        let bottom = stack.as_mut_ptr() as u64;
+        // The kernel starts the child at stack + stack_size: keep that 16-byte aligned.
+        let size = ((bottom + STACK as u64) & !15) - bottom;
+        let args = CloneArgs {
+            flags: (libc::CLONE_VM | libc::CLONE_VFORK) as u64 | CLONE_INTO_CGROUP,
+            exit_signal: libc::SIGCHLD as u64,
+            stack: bottom,
+            stack_size: size,
+            cgroup: cgroup_dir as u64,
+            ..CloneArgs::default()
+        };
+        let entry: extern "C" fn(*mut libc::c_void) -> libc::c_int = vfork_child;
+        let argument = setup as *const ChildSetup<'_> as *mut libc::c_void;
+        let result: libc::c_long;
+        // SAFETY: every signal is blocked in this thread around the clone (the child resets
+        // dispositions before unblocking). The parent's path through the assembly only makes
+        // the system call (rcx and r11 are clobbered by it); this thread is suspended until the
+        // child has exec'd or exited (CLONE_VFORK), so `stack`, `args` and `setup` outlive the
+        // child's use of them. The child, on the new stack with a cleared frame pointer, calls
+        // `entry(argument)`, which never returns (`ud2` guards it).
+        unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+            std::arch::asm!(
+                "syscall",
+                "test rax, rax",
+                "jnz 2f",
+                "xor ebp, ebp",
+                "mov rdi, r12",
+                "call r13",
+                "ud2",
+                "2:",
+                inlateout("rax") libc::SYS_clone3 => result,
+                in("rdi") &args as *const CloneArgs,
+                in("rsi") std::mem::size_of::<CloneArgs>(),
+                in("r12") argument,
+                in("r13") entry,
+                lateout("rcx") _,
+                lateout("r11") _,
+                options(nostack),
+            );
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        }
+        result
+    })
 }
 
 /// Checks that svc.startd may start processes in the cgroup `dir`: a child is cloned into it
