@@ -93,6 +93,8 @@ pub(crate) struct Daemon {
     reaper: ReaperWake,
     /// Method processes by pid.
     methods: HashMap<u32, RunningMethod>,
+    /// The same, by instance (an instance has at most a few).
+    methods_by_instance: HashMap<Fmri, Vec<u32>>,
     run_pids: HashMap<RunId, u32>,
     /// Method pid -> instance (what orphan attribution must skip).
     method_owners: HashMap<u32, Fmri>,
@@ -193,6 +195,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         watcher,
         reaper,
         methods: HashMap::new(),
+        methods_by_instance: HashMap::new(),
         run_pids: HashMap::new(),
         method_owners: HashMap::new(),
         main_pids: HashMap::new(),
@@ -402,6 +405,10 @@ impl Daemon {
         match spawn::spawn(request) {
             Ok(pid) => {
                 self.reaper.child_created();
+                self.methods_by_instance
+                    .entry(fmri.clone())
+                    .or_default()
+                    .push(pid);
                 self.methods.insert(
                     pid,
                     RunningMethod {
@@ -446,6 +453,12 @@ impl Daemon {
         let pid = exit.pid;
         let mut touched = Vec::new();
         if let Some(method) = self.methods.remove(&pid) {
+            if let Some(pids) = self.methods_by_instance.get_mut(&method.fmri) {
+                pids.retain(|&other| other != pid);
+                if pids.is_empty() {
+                    self.methods_by_instance.remove(&method.fmri);
+                }
+            }
             self.run_pids.remove(&method.run);
             self.method_owners.remove(&pid);
             let status = exit.status.clone().unwrap_or(MethodStatus::Exited(0));
@@ -495,10 +508,11 @@ impl Daemon {
     /// Reports an empty contract to the engine (it ignores the report when it expects
     /// nothing).
     fn check_contract(&mut self, fmri: &Fmri) {
-        let method_running = self
-            .methods
-            .values()
-            .any(|method| &method.fmri == fmri && method.method == MethodName::Start);
+        let method_running = self.methods_of(fmri).iter().any(|pid| {
+            self.methods
+                .get(pid)
+                .is_some_and(|method| method.method == MethodName::Start)
+        });
         if method_running {
             return;
         }
@@ -799,11 +813,10 @@ impl Daemon {
 
     /// A method's process, if it runs.
     pub(crate) fn methods_of(&self, fmri: &Fmri) -> Vec<u32> {
-        self.methods
-            .iter()
-            .filter(|(_, method)| &method.fmri == fmri)
-            .map(|(&pid, _)| pid)
-            .collect()
+        self.methods_by_instance
+            .get(fmri)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Answers a control request (see `requests.rs`).
