@@ -218,33 +218,30 @@ fn base_for(root: &std::path::Path) -> Result<PathBuf, String> {
 }
 
 /// Removes the empty cgroups a svc.startd of `root` (running from the caller's cgroup) left
-/// behind, and their parent when it is empty: populated ones (running services) stay. For
-/// a process that ran svc.startd on a temporary root (tests, benchmarks) and for svc.startd
-/// itself when it exits.
-pub fn remove_empty_cgroups(root: &std::path::Path) {
-    if let Ok(base) = base_for(root) {
-        remove_empty_tree(&base);
+/// behind, and their parent when it is empty: populated ones (running services) stay.
+/// Returns whether nothing is left. For a process that ran svc.startd on a temporary root
+/// (tests, benchmarks): a cgroup whose last process was just killed may still be busy, so
+/// such a caller tries again until this holds or its own deadline passes.
+pub fn remove_empty_cgroups(root: &std::path::Path) -> bool {
+    match base_for(root) {
+        Ok(base) => remove_empty_tree(&base),
+        // No cgroup v2 here: nothing was made.
+        Err(_) => true,
     }
 }
 
-fn remove_empty_tree(base: &std::path::Path) {
-    // A cgroup whose last process just died may still count as busy for a moment.
-    for _ in 0..50 {
-        if let Ok(entries) = std::fs::read_dir(base) {
-            for entry in entries.flatten() {
-                if entry.path().is_dir() {
-                    let _ = std::fs::remove_dir(entry.path());
-                }
+/// One pass: the instances' cgroups that are empty, then the parent if it is.
+fn remove_empty_tree(base: &std::path::Path) -> bool {
+    if let Ok(entries) = std::fs::read_dir(base) {
+        for entry in entries.flatten() {
+            if entry.path().is_dir() {
+                let _ = std::fs::remove_dir(entry.path());
             }
         }
-        match std::fs::remove_dir(base) {
-            Ok(()) => return,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return,
-            Err(error) if error.raw_os_error() == Some(libc::EBUSY) => {
-                std::thread::sleep(std::time::Duration::from_millis(2));
-            }
-            Err(_) => return,
-        }
+    }
+    match std::fs::remove_dir(base) {
+        Ok(()) => true,
+        Err(error) => error.kind() == std::io::ErrorKind::NotFound,
     }
 }
 
@@ -351,10 +348,10 @@ impl Contracts {
     /// Attributes svc.startd's children that are not members yet (orphans re-parented to
     /// it) to the instances they came from. `methods` are pids of method runs (never
     /// members by this route). Returns the instances that gained members.
-    pub fn attribute_orphans(&mut self, methods: &HashMap<u32, Fmri>) -> Vec<Fmri> {
+    pub fn attribute_orphans(&mut self, is_method: impl Fn(u32) -> bool) -> Vec<Fmri> {
         let mut gained = Vec::new();
         for pid in proc::own_children() {
-            if self.owner.contains_key(&pid) || methods.contains_key(&pid) {
+            if self.owner.contains_key(&pid) || is_method(pid) {
                 continue;
             }
             let Some(fmri) = self.origin(pid) else {
@@ -463,6 +460,7 @@ impl Contracts {
     /// Removes svc.startd's cgroup directory if nothing is left in it (at exit).
     pub fn release_all(&self) {
         if let Some(cgroups) = &self.cgroups {
+            // Every process has been reaped by now, so every cgroup is empty.
             remove_empty_tree(&cgroups.base);
         }
     }

@@ -96,8 +96,6 @@ pub(crate) struct Daemon {
     /// The same, by instance (an instance has at most a few).
     methods_by_instance: HashMap<Fmri, Vec<u32>>,
     run_pids: HashMap<RunId, u32>,
-    /// Method pid -> instance (what orphan attribution must skip).
-    method_owners: HashMap<u32, Fmri>,
     /// A child instance's main process (its start method's, or an adopted one).
     main_pids: HashMap<Fmri, u32>,
     /// Adopted child instances' processes -> the run that stands for them.
@@ -197,7 +195,6 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         methods: HashMap::new(),
         methods_by_instance: HashMap::new(),
         run_pids: HashMap::new(),
-        method_owners: HashMap::new(),
         main_pids: HashMap::new(),
         adopted_main: HashMap::new(),
         recovered: HashSet::new(),
@@ -320,9 +317,8 @@ impl Daemon {
                         self.logs.path(&transition.fmri).display()
                     );
                 }
-                if transition.state.is_running() || !transition.from.is_running() {
-                    self.dirty.insert(transition.fmri.clone());
-                }
+                // Its processes are written with its state.
+                self.dirty.insert(transition.fmri.clone());
                 self.pending.transitions.push(transition);
             }
             Action::PersistAdmin { fmri, admin } => self.pending.admin.push((fmri, admin)),
@@ -418,7 +414,6 @@ impl Daemon {
                     },
                 );
                 self.run_pids.insert(run.run, pid);
-                self.method_owners.insert(pid, fmri.clone());
                 if run.method == MethodName::Start && run.duration != Duration::Transient {
                     self.contracts.spawned(fmri, pid);
                     if run.duration == Duration::Child {
@@ -460,7 +455,6 @@ impl Daemon {
                 }
             }
             self.run_pids.remove(&method.run);
-            self.method_owners.remove(&pid);
             let status = exit.status.clone().unwrap_or(MethodStatus::Exited(0));
             self.logs.marker_later(
                 &method.fmri,
@@ -536,7 +530,11 @@ impl Daemon {
 
     /// Attributes svc.startd's children that are not members yet to their instances.
     pub(crate) fn attribute_orphans(&mut self) {
-        for fmri in self.contracts.attribute_orphans(&self.method_owners) {
+        let methods = &self.methods;
+        for fmri in self
+            .contracts
+            .attribute_orphans(|pid| methods.contains_key(&pid))
+        {
             self.dirty.insert(fmri);
         }
     }
@@ -546,12 +544,12 @@ impl Daemon {
             .contracts
             .owner(note.pid)
             .cloned()
-            .or_else(|| self.method_owners.get(&note.pid).cloned())
+            .or_else(|| self.method_fmri(note.pid))
             .or_else(|| {
                 note.lineage
                     .ancestors
                     .iter()
-                    .find_map(|(pid, _)| self.method_owners.get(pid).cloned())
+                    .find_map(|&(pid, _)| self.method_fmri(pid))
             })
             .or_else(|| self.contracts.origin_of(&note.lineage));
         let Some(fmri) = fmri else {
@@ -812,11 +810,15 @@ impl Daemon {
     }
 
     /// A method's process, if it runs.
-    pub(crate) fn methods_of(&self, fmri: &Fmri) -> Vec<u32> {
+    pub(crate) fn methods_of(&self, fmri: &Fmri) -> &[u32] {
         self.methods_by_instance
             .get(fmri)
-            .cloned()
-            .unwrap_or_default()
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// The instance whose method runs as `pid`.
+    fn method_fmri(&self, pid: u32) -> Option<Fmri> {
+        self.methods.get(&pid).map(|method| method.fmri.clone())
     }
 
     /// Answers a control request (see `requests.rs`).

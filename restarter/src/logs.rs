@@ -67,7 +67,8 @@ pub struct Logs {
     /// The same paths, to skip watching a file twice.
     watched_paths: Mutex<HashSet<PathBuf>>,
     /// Marker lines not written yet ([`Logs::marker_later`]), by file, in order.
-    deferred: Mutex<Vec<(PathBuf, String)>>,
+    /// (A file's deferred lines, joined: only the order within a file matters.)
+    deferred: Mutex<HashMap<PathBuf, String>>,
     /// Paths whose last I/O failed and was reported; a failure is reported once until the
     /// path works again.
     failing: Mutex<HashSet<PathBuf>>,
@@ -85,7 +86,7 @@ impl Logs {
             inotify,
             watched: Mutex::new(HashMap::new()),
             watched_paths: Mutex::new(HashSet::new()),
-            deferred: Mutex::new(Vec::new()),
+            deferred: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashSet::new()),
         })
     }
@@ -118,15 +119,7 @@ impl Logs {
     pub fn open_with_marker(&self, fmri: &Fmri, at: SystemTime, text: &str) -> io::Result<File> {
         let path = self.path(fmri);
         // Lines deferred for this file go first, so the log reads in order.
-        let mut line = String::new();
-        lock(&self.deferred).retain(|(file, deferred)| {
-            if *file == path {
-                line.push_str(deferred);
-                false
-            } else {
-                true
-            }
-        });
+        let mut line = lock(&self.deferred).remove(&path).unwrap_or_default();
         line.push_str(&marker_line(at, text));
         let file = {
             let _writing = lock(&self.writing);
@@ -148,23 +141,16 @@ impl Logs {
     /// new process starts.
     pub fn marker_later(&self, fmri: &Fmri, at: SystemTime, text: &str) {
         let path = self.path(fmri);
-        lock(&self.deferred).push((path, marker_line(at, text)));
+        lock(&self.deferred)
+            .entry(path)
+            .or_default()
+            .push_str(&marker_line(at, text));
     }
 
     /// Writes the deferred lines, each file's in order.
     pub fn write_deferred(&self) {
         let deferred = std::mem::take(&mut *lock(&self.deferred));
-        if deferred.is_empty() {
-            return;
-        }
-        let mut by_file: Vec<(PathBuf, String)> = Vec::new();
-        for (path, line) in deferred {
-            match by_file.iter_mut().find(|(file, _)| *file == path) {
-                Some((_, text)) => text.push_str(&line),
-                None => by_file.push((path, line)),
-            }
-        }
-        for (path, text) in by_file {
+        for (path, text) in deferred {
             let result = {
                 let _writing = lock(&self.writing);
                 self.rotate_if_over(&path)

@@ -152,14 +152,6 @@ impl Tree {
     }
 }
 
-/// `roots` and every live descendant of them, in pid order (one walk of `/proc`).
-pub fn with_descendants(roots: &[u32]) -> Vec<u32> {
-    if roots.is_empty() {
-        return Vec::new();
-    }
-    Tree::read().with_descendants(roots)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +171,6 @@ mod tests {
         let me = std::process::id();
         assert!(start_ticks(me).is_some());
         assert!(environment_variable(me, "PATH").is_some() || std::env::var("PATH").is_err());
-        assert!(with_descendants(&[me]).contains(&me));
+        assert!(Tree::read().with_descendants(&[me]).contains(&me));
     }
 }

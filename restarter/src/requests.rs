@@ -108,12 +108,13 @@ impl Daemon {
             return (known, Vec::new());
         }
         let mut selected: Vec<Fmri> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         let mut errors = Vec::new();
         for pattern in patterns {
             match fmri::resolve(pattern, &known) {
                 Ok(found) => {
                     for fmri in found {
-                        if !selected.contains(&fmri) {
+                        if seen.insert(fmri.clone()) {
                             selected.push(fmri);
                         }
                     }
@@ -129,7 +130,7 @@ impl Daemon {
         let mut pids = self.contracts.processes(fmri, tree);
         let methods = self.methods_of(fmri);
         if !methods.is_empty() {
-            pids.extend(tree.with_descendants(&methods));
+            pids.extend(tree.with_descendants(methods));
         }
         pids.sort_unstable();
         pids.dedup();

@@ -749,7 +749,6 @@ fn fork_and_exec(
     cgroup_dir: Option<RawFd>,
     cgroup_procs: Option<&Path>,
 ) -> Result<u32, SpawnError> {
-    let mut joined = false;
     let mut pid: libc::c_long = -1;
     #[cfg(target_arch = "x86_64")]
     if let Some(dir) = cgroup_dir {
@@ -779,7 +778,6 @@ fn fork_and_exec(
             // SAFETY: see above; `child` never returns.
             unsafe { child(setup, None) }
         }
-        joined = pid > 0;
     }
     if pid < 0 && cgroup_dir.is_none() {
         pid = vfork_and_exec(setup);
@@ -813,7 +811,6 @@ fn fork_and_exec(
             Errno::last(),
         ));
     }
-    let _ = joined;
     u32::try_from(pid).map_err(|_| SpawnError::retryable(format!("fork returned {pid}")))
 }
 

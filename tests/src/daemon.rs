@@ -332,8 +332,14 @@ impl Drop for Daemon {
             }
         }
         // The cgroups svc.startd made for this root (it removes them when it exits in
-        // order; not when a test killed it).
-        smf_restarter::contract::remove_empty_cgroups(&self.root);
+        // order; not when a test killed it). A cgroup whose process was just killed may be
+        // busy for a moment.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !smf_restarter::contract::remove_empty_cgroups(&self.root)
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 }
 
