@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{InstanceStatus, MarkState};
 use crate::explain::Explanation;
 use crate::fmri::Fmri;
+use crate::manifest::{Grouping, RestartOn};
 use crate::state::{State, Timestamp};
 
 /// The longest request or response line accepted, newline included. A longer one is refused
@@ -24,11 +25,18 @@ pub const MAX_LINE: usize = 1 << 20;
 pub enum Request {
     /// Is the daemon there? Answered with [`Response::Pong`].
     Ping,
-    /// The instances matching `patterns` (all of them if empty), with their processes.
+    /// The instances matching `patterns` (all of them if empty), with their processes; with
+    /// `relation`, the instances those depend on (`svcs -d`) or that depend on them (`-D`).
     List {
         /// What the user typed (FMRIs, abbreviations, globs).
         #[serde(default)]
         patterns: Vec<String>,
+        /// List the matches' dependencies or dependents instead of the matches.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        relation: Option<Relation>,
+        /// Add [`InstanceInfo::detail`] (`svcs -l`, `svccfg listprop`).
+        #[serde(default)]
+        detail: bool,
     },
     /// `svcs -x`: explanations of the instances matching `patterns`, or of every instance
     /// that is not running as it should when empty.
@@ -52,6 +60,38 @@ pub enum Request {
     },
     /// Re-read the manifest directories and import what changed (as SIGHUP does).
     Rescan,
+    /// `svcadm -s`: answered once every instance named has reached `goal` or cannot reach
+    /// it (no polling: the daemon answers from its loop when a state changes).
+    Wait {
+        /// Full FMRIs (as [`Response::Done`] named them).
+        fmris: Vec<String>,
+        /// Where they should end up.
+        goal: WaitGoal,
+    },
+    /// `svccfg export`: the service of the instance `pattern` names, as a manifest.
+    Export {
+        /// An instance or service.
+        pattern: String,
+    },
+    /// `svccfg delete`: stop a service's instances and forget the service.
+    Delete {
+        /// A service or an instance (its whole service is deleted, as svccfg does for a
+        /// service FMRI; an instance FMRI deletes only that instance).
+        pattern: String,
+    },
+    /// `svccfg setprop`: set a property of an instance (or of every instance of a service);
+    /// kept in the repository and applied at the next refresh.
+    SetProperty {
+        /// The instance or service.
+        pattern: String,
+        /// `group/property`.
+        name: String,
+        /// The type (`astring`, `count`, `boolean`...), when given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        kind: Option<String>,
+        /// The values (several for a list).
+        values: Vec<String>,
+    },
     /// The latest state transitions of an instance, newest last.
     History {
         /// The instance (one).
@@ -62,13 +102,79 @@ pub enum Request {
 }
 
 impl Request {
+    /// A plain [`Request::List`] of `patterns`.
+    pub fn list(patterns: Vec<String>) -> Request {
+        Request::List {
+            patterns,
+            relation: None,
+            detail: false,
+        }
+    }
+
     /// Whether the request changes something (and so needs a privileged peer).
     pub fn changes_state(&self) -> bool {
         matches!(
             self,
-            Request::Admin { .. } | Request::Import { .. } | Request::Rescan
+            Request::Admin { .. }
+                | Request::Import { .. }
+                | Request::Rescan
+                | Request::Delete { .. }
+                | Request::SetProperty { .. }
         )
     }
+}
+
+/// `svcs -d` / `svcs -D`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    /// The instances the matches depend on (every grouping but `exclude_all`; a service
+    /// dependency stands for its instances).
+    Dependencies,
+    /// The instances with a dependency on a match (directly or through its service).
+    Dependents,
+}
+
+/// What `svcadm -s` waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitGoal {
+    /// `online` or `degraded` (`enable -s`).
+    Running,
+    /// `disabled` (`disable -s`).
+    Disabled,
+}
+
+/// How one instance ended a [`Request::Wait`] (svcadm's exit codes follow from it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum WaitOutcome {
+    /// It is where it should be.
+    Reached,
+    /// It landed in maintenance (exit 3).
+    Maintenance,
+    /// Someone disabled it meanwhile (exit 3).
+    DisabledByOther,
+    /// Someone enabled it meanwhile (exit 3).
+    EnabledByOther,
+    /// Its dependencies cannot be satisfied without administrative action (exit 4).
+    Unsatisfiable,
+    /// It was deleted meanwhile (exit 3).
+    Gone,
+}
+
+/// One instance's [`WaitOutcome`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitResult {
+    /// The instance.
+    pub fmri: String,
+    /// How it ended.
+    pub outcome: WaitOutcome,
+    /// Its state then.
+    pub state: Option<State>,
+    /// When it did not reach the goal: svcs -x's first `Reason:` line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// svcadm's subcommands.
@@ -131,6 +237,65 @@ pub struct InstanceInfo {
     pub log_file: String,
     /// Its template's common name.
     pub common_name: Option<String>,
+    /// Its contract's id: the inode of its cgroup, or in process-group mode the process
+    /// group of its first process; none while it has no process.
+    #[serde(default)]
+    pub contract_id: Option<u64>,
+    /// Only when asked for ([`Request::List`]'s `detail`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<Detail>,
+}
+
+/// What `svcs -l` adds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Detail {
+    /// Its restarter (`svc:/system/svc/restarter:default`).
+    pub restarter: String,
+    /// One per dependency, in declaration order.
+    pub dependencies: Vec<DependencyInfo>,
+    /// Every property of its composed definition.
+    pub properties: Vec<PropertyInfo>,
+}
+
+/// One dependency, as `svcs -l` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DependencyInfo {
+    /// Its name.
+    pub name: String,
+    /// `require_all`...
+    pub grouping: Grouping,
+    /// `none`, `error`...
+    pub restart_on: RestartOn,
+    /// What it cites, each with its state.
+    pub entities: Vec<EntityInfo>,
+}
+
+/// One entity a dependency cites.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityInfo {
+    /// The FMRI as written (`file://localhost/...` for files).
+    pub fmri: String,
+    /// Its state as svcs -l words it: an instance state, `multiple`, `absent`, `invalid`, or
+    /// for a file `online` / `absent` / `unknown`.
+    pub state: String,
+}
+
+/// One property of an instance's composed definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PropertyInfo {
+    /// Its property group.
+    pub group: String,
+    /// The group's type (`application`, `framework`...), when declared.
+    pub group_type: Option<String>,
+    /// Its name.
+    pub name: String,
+    /// Its type (`astring`, `count`...).
+    pub kind: String,
+    /// Its values, as text.
+    pub values: Vec<String>,
+    /// Whether `svccfg setprop` set it (kept in the repository over the manifest's value).
+    #[serde(default)]
+    pub customized: bool,
 }
 
 /// One remembered state change.
@@ -151,6 +316,8 @@ pub struct HistoryEntry {
 pub struct AdminOutcome {
     /// The instance.
     pub fmri: Fmri,
+    /// Its state before the request (svcadm's "is not in a maintenance or degraded state").
+    pub before: State,
     /// Its state after the request was handled (it may still be on its way).
     pub state: State,
     /// Where it is heading.
@@ -222,6 +389,23 @@ pub enum Response {
     Imported {
         /// One per file.
         files: Vec<ImportOutcome>,
+    },
+    /// To [`Request::Wait`].
+    Waited {
+        /// One per instance, in the order asked.
+        results: Vec<WaitResult>,
+    },
+    /// To [`Request::Export`].
+    Exported {
+        /// The service.
+        service: String,
+        /// The manifest.
+        xml: String,
+    },
+    /// To [`Request::Delete`] and [`Request::SetProperty`]: what was changed.
+    Changed {
+        /// The services or instances changed.
+        fmris: Vec<String>,
     },
     /// To [`Request::History`].
     History {
@@ -317,6 +501,8 @@ mod tests {
             Request::Ping,
             Request::List {
                 patterns: vec!["dhcp".into()],
+                relation: Some(Relation::Dependents),
+                detail: true,
             },
             Request::Admin {
                 action: AdminAction::Mark {
@@ -365,7 +551,7 @@ mod tests {
             b"{\"request\":\"list\"}\n".to_vec(),
         ))
         .expect("defaults");
-        assert_eq!(parsed, Request::List { patterns: vec![] });
+        assert_eq!(parsed, Request::list(vec![]));
     }
 
     #[test]

@@ -457,6 +457,20 @@ impl Contracts {
         tree.with_descendants(&roots)
     }
 
+    /// The instance's contract id as `svcs` shows it (`CTID`): its cgroup's inode (the
+    /// kernel's cgroup id) in cgroup mode, else the process group of its first process.
+    /// None when `processes` (from [`Contracts::processes`]) is empty.
+    pub fn contract_id(&self, fmri: &Fmri, processes: &[u32], tree: &proc::Tree) -> Option<u64> {
+        let &first = processes.first()?;
+        if let Some(cgroups) = &self.cgroups {
+            use std::os::unix::fs::MetadataExt;
+            if let Ok(metadata) = std::fs::metadata(cgroups.dir(fmri)) {
+                return Some(metadata.ino());
+            }
+        }
+        tree.stat(first).map(|stat| u64::from(stat.pgid))
+    }
+
     /// Removes svc.startd's cgroup directory if nothing is left in it (at exit).
     pub fn release_all(&self) {
         if let Some(cgroups) = &self.cgroups {

@@ -22,7 +22,7 @@ use crossbeam_channel::{Receiver, select};
 use smf_core::engine::{Action, Duration, Engine, Event, MethodName, MethodStatus, RunId};
 use smf_core::fmri::Fmri;
 use smf_core::manifest::BundleKind;
-use smf_core::protocol::{ImportOutcome, Response};
+use smf_core::protocol::{ImportOutcome, Request, Response, WaitGoal};
 use smf_core::signal::Signal;
 use smf_core::state::{State, Timestamp};
 
@@ -113,6 +113,15 @@ pub(crate) struct Daemon {
     stopping: bool,
     repository_failing: bool,
     started_at: u64,
+    /// `svcadm -s` clients waiting for their instances to settle.
+    waiters: Vec<Waiter>,
+}
+
+/// A [`Request::Wait`] not answered yet.
+struct Waiter {
+    fmris: Vec<String>,
+    goal: WaitGoal,
+    reply: crossbeam_channel::Sender<Response>,
 }
 
 /// Milliseconds since the epoch.
@@ -205,6 +214,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         stopping: false,
         repository_failing: false,
         started_at,
+        waiters: Vec::new(),
     };
     daemon.recover();
     daemon.initial_import();
@@ -267,6 +277,7 @@ impl Daemon {
             }
             self.flush();
             self.logs.write_deferred();
+            self.answer_waiters();
         }
     }
 
@@ -823,9 +834,41 @@ impl Daemon {
 
     /// Answers a control request (see `requests.rs`).
     fn on_call(&mut self, call: Call) {
+        if let Request::Wait { fmris, goal } = call.request {
+            // Answered now if every instance is already settled, else by `answer_waiters`
+            // after a later turn.
+            match self.wait_results(&fmris, goal) {
+                Some(results) => {
+                    let _ = call.reply.send(Response::Waited { results });
+                }
+                None => self.waiters.push(Waiter {
+                    fmris,
+                    goal,
+                    reply: call.reply,
+                }),
+            }
+            return;
+        }
         let response: Response = self.answer(call.request);
         self.logs.write_deferred();
         let _ = call.reply.send(response);
+    }
+
+    /// Answers the `svcadm -s` waits whose instances have all settled (after each turn;
+    /// nothing to do, and no cost, when nobody waits).
+    fn answer_waiters(&mut self) {
+        if self.waiters.is_empty() {
+            return;
+        }
+        let waiters = std::mem::take(&mut self.waiters);
+        for waiter in waiters {
+            match self.wait_results(&waiter.fmris, waiter.goal) {
+                Some(results) => {
+                    let _ = waiter.reply.send(Response::Waited { results });
+                }
+                None => self.waiters.push(waiter),
+            }
+        }
     }
 }
 

@@ -4,10 +4,14 @@
 use smf_core::engine::{Event, Requester};
 use smf_core::explain;
 use smf_core::fmri::{self, Fmri};
+use smf_core::graph::{Satisfaction, Target};
+use smf_core::manifest::Grouping;
 use smf_core::protocol::{
-    AdminAction, AdminOutcome, ErrorKind, HistoryEntry, InstanceInfo, Process, Request, Response,
+    AdminAction, AdminOutcome, DependencyInfo, Detail, EntityInfo, ErrorKind, HistoryEntry,
+    InstanceInfo, Process, PropertyInfo, Relation, Request, Response, WaitGoal, WaitOutcome,
+    WaitResult,
 };
-use smf_core::state::Timestamp;
+use smf_core::state::{State, Timestamp};
 
 use crate::daemon::Daemon;
 use crate::proc;
@@ -21,16 +25,31 @@ impl Daemon {
                 root: self.root.dir().display().to_string(),
                 contracts: self.contracts.mode().as_str().into(),
             },
-            Request::List { patterns } => {
-                let (instances, errors) = self.select(&patterns);
+            Request::List {
+                patterns,
+                relation,
+                detail,
+            } => {
+                let (mut instances, errors) = self.select(&patterns);
+                if let Some(relation) = relation {
+                    instances = self.related(&instances, relation);
+                }
                 self.attribute_orphans();
                 // One reading of /proc for every instance listed.
                 let tree = proc::Tree::read();
                 let instances = instances
                     .iter()
-                    .filter_map(|fmri| self.info(fmri, &tree))
+                    .filter_map(|fmri| self.info(fmri, &tree, detail))
                     .collect();
                 Response::Instances { instances, errors }
+            }
+            // Answered from the loop (`Daemon::on_call`), never here.
+            Request::Wait { fmris, goal } => match self.wait_results(&fmris, goal) {
+                Some(results) => Response::Waited { results },
+                None => Response::error(ErrorKind::Failed, "the instances are still on their way"),
+            },
+            Request::Export { .. } | Request::Delete { .. } | Request::SetProperty { .. } => {
+                Response::error(ErrorKind::Failed, "not available in this svc.startd yet")
             }
             Request::Explain { patterns } => {
                 let (explanations, mut errors) = if patterns.is_empty() {
@@ -125,7 +144,204 @@ impl Daemon {
         (selected, errors)
     }
 
-    fn info(&self, fmri: &Fmri, tree: &proc::Tree) -> Option<InstanceInfo> {
+    /// `svcs -d` / `-D`: the instances `of` depend on, or that depend on them, each once, in
+    /// the order found.
+    fn related(&self, of: &[Fmri], relation: Relation) -> Vec<Fmri> {
+        let graph = self.engine.graph();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        let mut push = |node| {
+            if graph.is_configured(node)
+                && let Some(fmri) = graph.fmri(node)
+                && seen.insert(fmri.clone())
+            {
+                out.push(fmri.clone());
+            }
+        };
+        for fmri in of {
+            let Some(node) = graph.instance(fmri) else {
+                continue;
+            };
+            match relation {
+                Relation::Dependencies => {
+                    for (group, dependency) in graph.groups(node) {
+                        if dependency.grouping == Grouping::ExcludeAll {
+                            continue;
+                        }
+                        for &target in graph.targets(group) {
+                            match target {
+                                Target::Instance(node) => push(node),
+                                Target::Service(service) => {
+                                    for &member in graph.members(service) {
+                                        push(member);
+                                    }
+                                }
+                                Target::File(_) => {}
+                            }
+                        }
+                    }
+                }
+                Relation::Dependents => {
+                    for dependent in graph.dependents(node) {
+                        push(dependent);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `svcs -l`'s extra fields.
+    fn detail(&self, fmri: &Fmri) -> Option<Detail> {
+        let graph = self.engine.graph();
+        let node = graph.instance(fmri)?;
+        let definition = graph.definition(node);
+        let state_of = |node| {
+            graph
+                .fmri(node)
+                .and_then(|fmri| self.engine.status(fmri))
+                .map_or_else(|| "absent".to_string(), |status| status.state.to_string())
+        };
+        let dependencies = graph
+            .groups(node)
+            .map(|(group, dependency)| DependencyInfo {
+                name: dependency.name.clone(),
+                grouping: dependency.grouping,
+                restart_on: dependency.restart_on,
+                entities: graph
+                    .targets(group)
+                    .iter()
+                    .map(|&target| match target {
+                        Target::Instance(node) => EntityInfo {
+                            fmri: graph.fmri(node).map(Fmri::to_string).unwrap_or_default(),
+                            state: state_of(node),
+                        },
+                        Target::Service(service) => EntityInfo {
+                            fmri: graph.fmri(service).map(Fmri::to_string).unwrap_or_default(),
+                            state: match graph.members(service) {
+                                [] => "absent".to_string(),
+                                [only] => state_of(*only),
+                                _ => "multiple".to_string(),
+                            },
+                        },
+                        Target::File(file) => {
+                            let path = graph.file_path(file).unwrap_or_default();
+                            EntityInfo {
+                                fmri: format!("file://localhost{path}"),
+                                state: match self.engine.file_exists(path) {
+                                    Some(true) => "online",
+                                    Some(false) => "absent",
+                                    None => "unknown",
+                                }
+                                .to_string(),
+                            }
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        let properties = definition
+            .map(|definition| {
+                definition
+                    .settings
+                    .property_groups
+                    .iter()
+                    .flat_map(|group| {
+                        group.properties.iter().map(move |property| PropertyInfo {
+                            group: group.name.clone(),
+                            group_type: group.kind.clone(),
+                            name: property.name.clone(),
+                            kind: property
+                                .kind
+                                .map_or("astring", |kind| kind.name())
+                                .to_string(),
+                            values: property
+                                .values
+                                .iter()
+                                .map(|value| value.to_text())
+                                .collect(),
+                            customized: false,
+                        })
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(Detail {
+            restarter: definition
+                .and_then(|definition| definition.settings.restarter.clone())
+                .unwrap_or_else(|| "svc:/system/svc/restarter:default".to_string()),
+            dependencies,
+            properties,
+        })
+    }
+
+    /// Where each of `fmris` stands against `goal`; None while any is still on its way.
+    pub(crate) fn wait_results(&self, fmris: &[String], goal: WaitGoal) -> Option<Vec<WaitResult>> {
+        let mut results = Vec::with_capacity(fmris.len());
+        for text in fmris {
+            let status = Fmri::parse(text)
+                .ok()
+                .and_then(|fmri| self.engine.status(&fmri));
+            let Some(status) = status else {
+                results.push(WaitResult {
+                    fmri: text.clone(),
+                    outcome: WaitOutcome::Gone,
+                    state: None,
+                    reason: None,
+                });
+                continue;
+            };
+            let settled = status.next_state.is_none();
+            let outcome = match goal {
+                WaitGoal::Running => {
+                    if !status.enabled {
+                        Some(WaitOutcome::DisabledByOther)
+                    } else if settled && status.state.is_running() {
+                        Some(WaitOutcome::Reached)
+                    } else if settled && status.state == State::Maintenance {
+                        Some(WaitOutcome::Maintenance)
+                    } else if settled
+                        && status.state == State::Offline
+                        && self.unsatisfiable(&status.fmri)
+                    {
+                        Some(WaitOutcome::Unsatisfiable)
+                    } else {
+                        None
+                    }
+                }
+                WaitGoal::Disabled => {
+                    if status.enabled {
+                        Some(WaitOutcome::EnabledByOther)
+                    } else if settled && status.state == State::Disabled {
+                        Some(WaitOutcome::Reached)
+                    } else {
+                        None
+                    }
+                }
+            };
+            let outcome = outcome?;
+            let reason = (outcome != WaitOutcome::Reached)
+                .then(|| explain::explain(&self.engine, &status.fmri))
+                .flatten()
+                .and_then(|explanation| explanation.reasons.into_iter().next());
+            results.push(WaitResult {
+                fmri: status.fmri.to_string(),
+                outcome,
+                state: Some(status.state),
+                reason,
+            });
+        }
+        Some(results)
+    }
+
+    /// Whether an offline instance cannot start without an administrator.
+    fn unsatisfiable(&self, fmri: &Fmri) -> bool {
+        self.engine
+            .satisfaction(fmri)
+            .is_some_and(|(_, possible)| possible == Satisfaction::Unsatisfiable)
+    }
+
+    fn info(&self, fmri: &Fmri, tree: &proc::Tree, detail: bool) -> Option<InstanceInfo> {
         let status = self.engine.status(fmri)?;
         let mut pids = self.contracts.processes(fmri, tree);
         let methods = self.methods_of(fmri);
@@ -136,6 +352,7 @@ impl Daemon {
         pids.dedup();
         let ticks = proc::ticks_per_second();
         let boot = proc::boot_time_ms().unwrap_or(0);
+        let contract_id = self.contracts.contract_id(fmri, &pids, tree);
         let processes = pids
             .into_iter()
             .filter_map(|pid| {
@@ -160,6 +377,8 @@ impl Daemon {
             processes,
             log_file: self.logs.path(fmri).display().to_string(),
             common_name,
+            contract_id,
+            detail: if detail { self.detail(fmri) } else { None },
         })
     }
 
@@ -179,6 +398,10 @@ impl Daemon {
         }
         let mut outcomes = Vec::new();
         for fmri in targets.instances {
+            let before = self
+                .engine
+                .status(&fmri)
+                .map_or(State::Uninitialized, |status| status.state);
             let event = match action {
                 AdminAction::Enable {
                     temporary,
@@ -211,6 +434,7 @@ impl Daemon {
             if let Some(status) = self.engine.status(&fmri) {
                 outcomes.push(AdminOutcome {
                     fmri,
+                    before,
                     state: status.state,
                     next_state: status.next_state,
                 });

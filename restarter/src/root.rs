@@ -18,12 +18,11 @@ impl Root {
     /// `--root DIR`, else `$SMF_ROOT`, else `/var/svc` for uid 0 and `$XDG_STATE_HOME/smf`
     /// (fallback `~/.local/state/smf`) for everyone else.
     pub fn resolve(explicit: Option<PathBuf>) -> Root {
-        let dir = explicit
-            .or_else(|| std::env::var_os("SMF_ROOT").map(PathBuf::from))
-            .unwrap_or_else(default_root);
-        // Relative roots are made absolute so the socket path and logs are stable.
-        let dir = std::path::absolute(&dir).unwrap_or(dir);
-        Root { dir }
+        // Relative roots are made absolute so the socket path and logs are stable. The
+        // rule lives in smf-client, so the daemon and its clients cannot disagree.
+        Root {
+            dir: smf_client::resolve_root(explicit),
+        }
     }
 
     /// The root itself.
@@ -53,7 +52,7 @@ impl Root {
 
     /// `ROOT/run/startd.sock`: the control socket.
     pub fn socket(&self) -> PathBuf {
-        self.run().join("startd.sock")
+        smf_client::socket_path(&self.dir)
     }
 
     /// `ROOT/run/startd.lock`.
@@ -73,17 +72,6 @@ impl Root {
         }
         Ok(())
     }
-}
-
-fn default_root() -> PathBuf {
-    if nix::unistd::geteuid().is_root() {
-        return PathBuf::from("/var/svc");
-    }
-    if let Some(state) = std::env::var_os("XDG_STATE_HOME").filter(|s| !s.is_empty()) {
-        return PathBuf::from(state).join("smf");
-    }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".local/state/smf")
 }
 
 /// Removes a stale socket file at `path` (the caller holds the root's lock, so no live

@@ -168,7 +168,7 @@ impl Daemon {
 
     /// Every instance, with processes (remembered for cleanup).
     pub fn instances(&self) -> Vec<InstanceInfo> {
-        match self.request(&Request::List { patterns: vec![] }) {
+        match self.request(&Request::list(vec![])) {
             Response::Instances { instances, .. } => {
                 let mut seen = self.seen.borrow_mut();
                 for info in &instances {
@@ -232,7 +232,7 @@ impl Daemon {
             pause = (pause * 2).min(Duration::from_millis(50));
         }
         let instances = self
-            .try_request(&Request::List { patterns: vec![] })
+            .try_request(&Request::list(vec![]))
             .map(|r| format!("{r:#?}"))
             .unwrap_or_else(|| "(no answer)".into());
         panic!(
@@ -304,7 +304,7 @@ impl Drop for Daemon {
     fn drop(&mut self) {
         if self.child.is_some() {
             if let Some(Response::Instances { instances, .. }) =
-                self.try_request(&Request::List { patterns: vec![] })
+                self.try_request(&Request::list(vec![]))
             {
                 self.seen.borrow_mut().extend(
                     instances

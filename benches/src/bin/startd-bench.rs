@@ -694,7 +694,7 @@ impl Startd {
     /// `list`: (bench instances, those online with no transition in flight).
     fn list_online(&mut self, patterns: &[&str], timeout: Duration) -> Result<(usize, usize)> {
         let patterns = patterns.iter().map(|p| p.to_string()).collect();
-        match self.request(&Request::List { patterns }, timeout)? {
+        match self.request(&Request::list(patterns), timeout)? {
             Response::Instances { instances, .. } => {
                 let bench: Vec<_> = instances
                     .iter()

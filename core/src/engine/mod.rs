@@ -195,6 +195,13 @@ impl Engine {
 
     /// Handles one event at time `now` and returns what the shell must do, in order.
     pub fn handle(&mut self, event: Event, now: Timestamp) -> Vec<Action> {
+        if self.now == Timestamp(0) {
+            // svc.startd's own instance has been online since the first thing it heard.
+            let startd = self.graph.fmri(self.graph.startd()).cloned();
+            if let Some(record) = startd.and_then(|fmri| self.records.get_mut(&fmri)) {
+                record.since = now;
+            }
+        }
         self.now = self.now.max(now);
         self.counters.events += 1;
         match event {

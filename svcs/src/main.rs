@@ -1,0 +1,5 @@
+//! svcs: see the library's documentation.
+
+fn main() -> std::process::ExitCode {
+    svcs::main(std::env::args_os())
+}
