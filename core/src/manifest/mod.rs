@@ -32,6 +32,7 @@
 
 mod diagnostic;
 pub mod effective;
+pub mod export;
 mod lower;
 mod method;
 mod model;
@@ -42,6 +43,7 @@ pub(crate) mod xml;
 
 pub use diagnostic::{Diagnostic, Severity, Span};
 pub use effective::EffectiveInstance;
+pub use export::{bundle_to_xml, service_to_xml};
 pub use lower::placeholder;
 pub use model::*;
 pub use xml::{MAX_ENTITY_DEPTH, MAX_ENTITY_EXPANSION, MAX_MANIFEST_BYTES};
