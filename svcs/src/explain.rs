@@ -125,7 +125,10 @@ fn block(
     for reason in &explanation.reasons {
         reason_line(out, reason)?;
     }
-    writeln!(out, "   See: {MESSAGE_BASE}{}", explanation.message_id)?;
+    // A running instance has no reason, and so no article (explain.c).
+    if !explanation.reasons.is_empty() {
+        writeln!(out, "   See: {MESSAGE_BASE}{}", explanation.message_id)?;
+    }
     if verbose {
         // The chain from this instance down to each cause, each hop 2 columns deeper.
         for blocker in &explanation.blockers {

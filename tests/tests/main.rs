@@ -1,5 +1,6 @@
 //! End-to-end tests: the real binaries on real files. One test binary, one module per story.
 
+mod cli;
 mod startd;
 mod svccfg_validate;
 mod tidy;

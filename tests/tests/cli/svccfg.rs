@@ -1,0 +1,1 @@
+//! svccfg import, export, delete, listprop and setprop against a running svc.startd.
