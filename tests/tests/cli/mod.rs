@@ -22,7 +22,10 @@ use smf_tests::daemon::{Daemon, bundle, dependency, service};
 /// - `test/a-network` online, `test/b-dhcp` requires it, `test/c-web` requires both;
 /// - `test/d-broken` fails its start method until it is in maintenance;
 /// - `test/e-waiter` requires `d-broken`, so it waits offline;
-/// - `test/f-off` disabled.
+/// - `test/f-off` disabled;
+/// - `test/g-forker` a classic daemon (its start method leaves a `setsid` child behind),
+///   started after `c-web`;
+/// - `test/h-cycle-a` and `test/h-cycle-b` require each other.
 pub fn fixture() -> Daemon {
     let long_running = "/bin/sleep 1000";
     let child = "<property_group name='startd' type='framework'><propval name='duration' type='astring' value='child'/></property_group>";
@@ -79,6 +82,31 @@ pub fn fixture() -> Daemon {
             ),
         ),
         service("test/f-off", false, long_running, child),
+        service(
+            "test/g-forker",
+            true,
+            "/bin/sh -c \"setsid /bin/sleep 1000 &lt;/dev/null &gt;/dev/null 2&gt;&amp;1 &amp;\"",
+            // After c-web, so STIME orders the listing the same way in every run.
+            &dependency("web", "require_all", "none", &["svc:/test/c-web"]),
+        ),
+        service(
+            "test/h-cycle-a",
+            true,
+            long_running,
+            &format!(
+                "{}{child}",
+                dependency("b", "require_all", "none", &["svc:/test/h-cycle-b"])
+            ),
+        ),
+        service(
+            "test/h-cycle-b",
+            true,
+            long_running,
+            &format!(
+                "{}{child}",
+                dependency("a", "require_all", "none", &["svc:/test/h-cycle-a"])
+            ),
+        ),
     ]);
     let daemon = Daemon::start(&[("test.xml", &xml)]);
     for (fmri, state) in [
@@ -88,15 +116,24 @@ pub fn fixture() -> Daemon {
         ("svc:/test/d-broken:default", State::Maintenance),
         ("svc:/test/e-waiter:default", State::Offline),
         ("svc:/test/f-off:default", State::Disabled),
+        ("svc:/test/g-forker:default", State::Online),
     ] {
         daemon.wait_state(fmri, state);
     }
-    daemon.wait_for("every instance settled", |daemon| {
-        daemon
-            .instances()
-            .iter()
-            .all(|instance| instance.status.next_state.is_none())
-    });
+    daemon.wait_for(
+        "every instance settled, the forker's daemon listed",
+        |daemon| {
+            let instances = daemon.instances();
+            instances
+                .iter()
+                .all(|instance| instance.status.next_state.is_none())
+                && instances.iter().any(|instance| {
+                    instance.status.fmri.as_str() == "svc:/test/g-forker:default"
+                        && instance.processes.len() == 1
+                })
+        },
+    );
+    daemon.remember(&daemon.pids("svc:/test/g-forker:default"));
     daemon
 }
 

@@ -85,6 +85,16 @@ fn synchronous_requests_wait_and_report_why_they_cannot_finish() {
         "{transcripts:?}"
     );
     assert_eq!(daemon.state("svc:/test/f-off:default"), Some(State::Online));
+    // -r: what the instance requires is enabled too (and -s waits for all of it).
+    transcripts.push(svcadm(&daemon, &["disable", "-s", "a-network"]));
+    transcripts.push(svcadm(&daemon, &["-v", "enable", "-rs", "c-web"]));
+    for fmri in [
+        "svc:/test/a-network:default",
+        "svc:/test/b-dhcp:default",
+        "svc:/test/c-web:default",
+    ] {
+        assert_eq!(daemon.state(fmri), Some(State::Online), "{fmri}");
+    }
     // In maintenance: exit 3, with the reason.
     transcripts.push(svcadm(&daemon, &["enable", "-s", "d-broken"]));
     // Its dependency is in maintenance: exit 4.

@@ -28,6 +28,11 @@ const FORMS: &[(&str, &[&str])] = &[
     ("pattern", &["-a", "*-d*"]),
     ("abbreviation_lists_disabled_too", &["f-off"]),
     ("processes", &["-p", "c-web", "a-network"]),
+    (
+        "processes_of_a_daemon_that_forked_away",
+        &["-p", "g-forker"],
+    ),
+    ("explain_cycle", &["-x", "h-cycle-a", "h-cycle-b"]),
     ("dependencies", &["-d", "c-web"]),
     ("dependents", &["-D", "a-network"]),
     ("dependents_of_broken", &["-D", "d-broken"]),
@@ -73,7 +78,7 @@ fn json_documents_parse_and_carry_the_schema_version() {
     let document: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
     assert_eq!(document["schema"], 1);
     let instances = document["instances"].as_array().expect("instances");
-    assert_eq!(instances.len(), 7, "{stdout}");
+    assert_eq!(instances.len(), 10, "{stdout}");
     let broken = instances
         .iter()
         .find(|i| i["fmri"] == "svc:/test/d-broken:default")
