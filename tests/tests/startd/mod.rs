@@ -1,6 +1,7 @@
 //! svc.startd itself: real processes on a temporary root.
 
 mod adoption;
+mod container;
 mod control;
 mod durability;
 mod running;
