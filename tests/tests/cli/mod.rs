@@ -4,6 +4,7 @@
 //! [`normalise`] has replaced what changes from run to run: the root's path, times, dates,
 //! pids and contract ids.
 
+mod demo;
 mod docs;
 mod svcadm;
 mod svccfg;
