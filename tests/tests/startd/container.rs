@@ -69,9 +69,8 @@ impl Container {
 
     /// The children of PID 1 that are zombies (exited, not reaped).
     fn zombies(&self) -> Vec<u32> {
-        let children =
-            std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.init))
-                .unwrap_or_default();
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.init))
+            .unwrap_or_default();
         let mut zombies = Vec::new();
         // Orphans are re-parented to the thread group, so every thread's list counts.
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.init))
@@ -83,7 +82,10 @@ impl Container {
             .collect();
         for task in tasks {
             let text = std::fs::read_to_string(task.join("children")).unwrap_or_default();
-            pids.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+            pids.extend(
+                text.split_whitespace()
+                    .filter_map(|p| p.parse::<u32>().ok()),
+            );
         }
         pids.sort_unstable();
         pids.dedup();
@@ -153,8 +155,11 @@ fn as_pid_1_it_reaps_every_orphan_and_stops_cleanly_on_sigterm() {
     let root = prepare(&[orphan_maker()]);
     let mut container = Container::start(root.path());
     wait_until("site/orphans online", || {
-        request(root.path(), r#"{"request":"list","patterns":["site/orphans"]}"#)
-            .is_some_and(|line| line.contains(r#""state":"online""#))
+        request(
+            root.path(),
+            r#"{"request":"list","patterns":["site/orphans"]}"#,
+        )
+        .is_some_and(|line| line.contains(r#""state":"online""#))
     });
     // The orphans were re-parented to PID 1 and have exited by now: none is left a zombie.
     std::thread::sleep(Duration::from_millis(300));
