@@ -38,7 +38,7 @@ fn tools() -> Vec<(clap::Command, &'static str)> {
     vec![
         (svcs::command(), "1"),
         (svcadm::command(), "8"),
-        // (svccfg::command(), "8") once svccfg is a library.
+        (svccfg::command(), "8"),
     ]
 }
 

@@ -283,6 +283,12 @@ impl Daemon {
 
     /// Hands an event to the engine, carries out its actions, then the follow-ups.
     pub(crate) fn feed(&mut self, event: Event) {
+        // svccfg setprop's changes reach a service at its refresh (config.rs).
+        if let Event::Refresh { fmri } = &event
+            && self.apply_configuration(fmri)
+        {
+            return;
+        }
         self.internal.push_back(event);
         while let Some(event) = self.internal.pop_front() {
             let actions = self.engine.handle(event, now());
@@ -668,7 +674,10 @@ impl Daemon {
         for error in &scan.errors {
             eprintln!("svc.startd: {error}");
         }
-        self.import_loaded(scan.changed);
+        // With the manifests svccfg imported, from the repository's text (config.rs).
+        let mut files = scan.changed;
+        files.extend(self.stored_imports(&files));
+        self.import_loaded(files);
         // Recovered instances the import did not adopt (their dependencies must start
         // first, or they are gone or disabled now): their old processes are stopped.
         let leftovers: Vec<Fmri> = self.recovered.drain().collect();
@@ -692,6 +701,8 @@ impl Daemon {
 
     /// Imports manifests, then profiles, each kind in one event (one graph build).
     pub(crate) fn import_loaded(&mut self, loaded: Vec<Loaded>) -> Vec<ImportOutcome> {
+        // Without what svccfg deleted, with what it set (config.rs).
+        let loaded = self.configure(loaded);
         let mut outcomes = Vec::new();
         let mut manifests = Vec::new();
         let mut profiles = Vec::new();
@@ -755,10 +766,12 @@ impl Daemon {
         for path in self.broken.keys() {
             known.entry(path.clone()).or_default();
         }
-        let scan = manifests::scan(&self.dirs, &known);
+        let mut scan = manifests::scan(&self.dirs, &known);
         for error in &scan.errors {
             eprintln!("svc.startd: {error}");
         }
+        // Manifests svccfg imported stay when their files go (config.rs).
+        self.keep_imported(&mut scan.gone);
         let mut removed = Vec::new();
         for path in &scan.gone {
             self.known.remove(path);

@@ -9,7 +9,9 @@
 //! - [`spawn`]: fork/exec with the method context. [`contract`]: which processes are whose.
 //! - [`reaper`]: the threads that wait for processes. [`notify`]: `$NOTIFY_SOCKET`.
 //! - [`control`]: the control socket. [`repository`]: SQLite. [`logs`]: per-instance logs.
+//! - `config`: svccfg's import, export, delete and setprop, and where they enter the daemon.
 
+mod config;
 pub mod contract;
 pub mod control;
 pub mod daemon;

@@ -1,7 +1,8 @@
 //! svc.startd's repository: what the daemon must remember across restarts, in one SQLite
 //! file (`ROOT/repository.db`).
 //!
-//! Five tables (schema version 1, kept in `PRAGMA user_version`):
+//! Eight tables (schema version 2, kept in `PRAGMA user_version`; version 1 had the first
+//! five, and opening one adds the other three):
 //!
 //! - `manifest(path PRIMARY KEY, hash, text BLOB, imported_at)`: imported manifests, with the
 //!   hex content hash the caller computed and the wall-clock import time (ms since the epoch).
@@ -14,6 +15,14 @@
 //!   pid from ours; `main` marks the main process of a child-duration instance.
 //! - `history(id INTEGER PRIMARY KEY, fmri, from_state, state, next_state, reason, at)`:
 //!   transitions in insertion order, at most `HISTORY_PER_INSTANCE` rows per instance.
+//! - `imported(path PRIMARY KEY)`: manifests `svccfg import` brought in from outside the
+//!   manifest directories; their text in `manifest` is re-imported at every start.
+//! - `deleted(service, instance, path, hash, PRIMARY KEY (service, instance, path))`: what
+//!   `svccfg delete` deleted (`instance` empty for a whole service), and the manifest that
+//!   delivered it with its hash then: an import of that file with that hash leaves it out.
+//! - `property_override(service, instance, pg, pg_type, name, type, vals, PRIMARY KEY
+//!   (service, instance, pg, name))`: what `svccfg setprop` set (`instance` empty for the
+//!   service), `vals` a JSON array of the values as text.
 //!
 //! States and reasons are stored as their serde names (`online`, `method_failed`); a row
 //! that no longer parses (an older or newer spelling, a bad FMRI) is skipped when read.
@@ -49,7 +58,7 @@ use smf_core::state::{State, Timestamp};
 pub const HISTORY_PER_INSTANCE: usize = 100;
 
 /// The schema this code reads and writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// How long a write waits for another connection's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -89,6 +98,27 @@ CREATE TABLE IF NOT EXISTS history (
 );
 -- Index entries are ordered by (fmri, rowid): one instance's history, oldest first.
 CREATE INDEX IF NOT EXISTS history_by_fmri ON history (fmri);
+-- Version 2: svccfg's configuration.
+CREATE TABLE IF NOT EXISTS imported (
+    path TEXT PRIMARY KEY NOT NULL
+);
+CREATE TABLE IF NOT EXISTS deleted (
+    service TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    path TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (service, instance, path)
+);
+CREATE TABLE IF NOT EXISTS property_override (
+    service TEXT NOT NULL,
+    instance TEXT NOT NULL,
+    pg TEXT NOT NULL,
+    pg_type TEXT NOT NULL,
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    vals TEXT NOT NULL,
+    PRIMARY KEY (service, instance, pg, name)
+);
 ";
 
 /// Deletes everything about one instance (`?1`).
@@ -158,6 +188,39 @@ pub struct StoredManifest {
     pub hash: String,
     /// The file's bytes.
     pub text: Vec<u8>,
+}
+
+/// A property `svccfg setprop` set, kept over the manifests' value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredOverride {
+    /// The service (`site/app`).
+    pub service: String,
+    /// The instance, or `None` for the service itself.
+    pub instance: Option<String>,
+    /// The property group.
+    pub group: String,
+    /// The property group's type (used when the group has to be created).
+    pub group_type: String,
+    /// The property.
+    pub name: String,
+    /// Its type (`astring`, `count`...).
+    pub kind: String,
+    /// Its values, as text.
+    pub values: Vec<String>,
+}
+
+/// A service (or instance) `svccfg delete` deleted, with the manifest that delivered it and
+/// that manifest's hash at the time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// The service.
+    pub service: String,
+    /// The instance, or `None` for the whole service.
+    pub instance: Option<String>,
+    /// The manifest's path (empty when none was known).
+    pub path: String,
+    /// Its hash then.
+    pub hash: String,
 }
 
 /// One running process of an instance.
@@ -455,6 +518,196 @@ impl Repository {
         })?;
         transitions.reverse();
         Ok(transitions)
+    }
+
+    // ----- svccfg's configuration (written at once, not through `Changes`) --------------
+
+    /// The manifests `svccfg import` brought in from outside the manifest directories, with
+    /// their stored text, by path.
+    pub fn imported(&self) -> Result<Vec<StoredManifest>, RepositoryError> {
+        self.read_rows(
+            "SELECT manifest.path, manifest.hash, manifest.text FROM imported \
+             JOIN manifest ON manifest.path = imported.path ORDER BY manifest.path",
+            [],
+            |row| {
+                Some(StoredManifest {
+                    path: row.get(0).ok()?,
+                    hash: row.get(1).ok()?,
+                    text: row.get(2).ok()?,
+                })
+            },
+        )
+    }
+
+    /// The paths of the manifests `svccfg import` brought in.
+    pub fn imported_paths(&self) -> Result<HashSet<String>, RepositoryError> {
+        let paths = self.read_rows("SELECT path FROM imported", [], |row| row.get(0).ok())?;
+        Ok(paths.into_iter().collect())
+    }
+
+    /// Remembers `add` as imported by svccfg, and forgets `remove`.
+    pub fn set_imported(
+        &mut self,
+        add: &[String],
+        remove: &[String],
+    ) -> Result<(), RepositoryError> {
+        if add.is_empty() && remove.is_empty() {
+            return Ok(());
+        }
+        self.write(|connection| {
+            let mut insert =
+                connection.prepare_cached("INSERT OR IGNORE INTO imported (path) VALUES (?1)")?;
+            for path in add {
+                insert.execute([path])?;
+            }
+            let mut delete = connection.prepare_cached("DELETE FROM imported WHERE path = ?1")?;
+            for path in remove {
+                delete.execute([path])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Every deletion, by service.
+    pub fn deletions(&self) -> Result<Vec<Deletion>, RepositoryError> {
+        self.read_rows(
+            "SELECT service, instance, path, hash FROM deleted ORDER BY service, instance, path",
+            [],
+            |row| {
+                let instance: String = row.get(1).ok()?;
+                Some(Deletion {
+                    service: row.get(0).ok()?,
+                    instance: (!instance.is_empty()).then_some(instance),
+                    path: row.get(2).ok()?,
+                    hash: row.get(3).ok()?,
+                })
+            },
+        )
+    }
+
+    /// Records `deletions` (of one service or instance) and forgets the overrides of what
+    /// they delete, in one transaction; then drops the deletions in `revived`.
+    pub fn record_deletions(
+        &mut self,
+        deletions: &[Deletion],
+        revived: &[Deletion],
+    ) -> Result<(), RepositoryError> {
+        if deletions.is_empty() && revived.is_empty() {
+            return Ok(());
+        }
+        self.write(|connection| {
+            let mut insert = connection.prepare_cached(
+                "INSERT OR REPLACE INTO deleted (service, instance, path, hash) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            let mut forget_service =
+                connection.prepare_cached("DELETE FROM property_override WHERE service = ?1")?;
+            let mut forget_instance = connection.prepare_cached(
+                "DELETE FROM property_override WHERE service = ?1 AND instance = ?2",
+            )?;
+            for deletion in deletions {
+                let instance = deletion.instance.as_deref().unwrap_or("");
+                insert.execute(params![
+                    deletion.service,
+                    instance,
+                    deletion.path,
+                    deletion.hash
+                ])?;
+                match &deletion.instance {
+                    None => forget_service.execute([&deletion.service])?,
+                    Some(instance) => forget_instance.execute([&deletion.service, instance])?,
+                };
+            }
+            let mut revive = connection.prepare_cached(
+                "DELETE FROM deleted WHERE service = ?1 AND instance = ?2 AND path = ?3",
+            )?;
+            for deletion in revived {
+                let instance = deletion.instance.as_deref().unwrap_or("");
+                revive.execute(params![deletion.service, instance, deletion.path])?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The overrides of `service` (every service's when `None`), in the order set.
+    pub fn overrides(&self, service: Option<&str>) -> Result<Vec<StoredOverride>, RepositoryError> {
+        let parse = |row: &rusqlite::Row<'_>| {
+            let instance: String = row.get(1).ok()?;
+            let values: String = row.get(6).ok()?;
+            Some(StoredOverride {
+                service: row.get(0).ok()?,
+                instance: (!instance.is_empty()).then_some(instance),
+                group: row.get(2).ok()?,
+                group_type: row.get(3).ok()?,
+                name: row.get(4).ok()?,
+                kind: row.get(5).ok()?,
+                values: serde_json::from_str(&values).ok()?,
+            })
+        };
+        let columns =
+            "SELECT service, instance, pg, pg_type, name, type, vals FROM property_override";
+        match service {
+            Some(service) => self.read_rows(
+                &format!("{columns} WHERE service = ?1 ORDER BY rowid"),
+                [service],
+                parse,
+            ),
+            None => self.read_rows(&format!("{columns} ORDER BY rowid"), [], parse),
+        }
+    }
+
+    /// Stores an override, replacing the one of the same property.
+    pub fn set_override(&mut self, value: &StoredOverride) -> Result<(), RepositoryError> {
+        let values = serde_json::to_string(&value.values).unwrap_or_else(|_| "[]".into());
+        self.write(|connection| {
+            // Replaced in place would keep the first rowid: delete first, so the order of
+            // `overrides` is the order they were last set.
+            connection
+                .prepare_cached(
+                    "DELETE FROM property_override \
+                     WHERE service = ?1 AND instance = ?2 AND pg = ?3 AND name = ?4",
+                )?
+                .execute(params![
+                    value.service,
+                    value.instance.as_deref().unwrap_or(""),
+                    value.group,
+                    value.name
+                ])?;
+            connection
+                .prepare_cached(
+                    "INSERT INTO property_override \
+                     (service, instance, pg, pg_type, name, type, vals) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    value.service,
+                    value.instance.as_deref().unwrap_or(""),
+                    value.group,
+                    value.group_type,
+                    value.name,
+                    value.kind,
+                    values
+                ])?;
+            Ok(())
+        })
+    }
+
+    /// Runs `statements` in one immediate transaction.
+    fn write(
+        &mut self,
+        statements: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+    ) -> Result<(), RepositoryError> {
+        let path = &self.path;
+        let write_error = |source| RepositoryError::Write {
+            path: path.clone(),
+            source,
+        };
+        let transaction = self
+            .connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(write_error)?;
+        statements(&transaction).map_err(write_error)?;
+        transaction.commit().map_err(write_error)
     }
 
     /// Runs a query, keeping the rows `parse` accepts (a row it cannot read is skipped).
@@ -995,7 +1248,7 @@ mod tests {
         drop(repository);
         let error = Repository::open(&path).err().unwrap();
         assert!(
-            matches!(error, RepositoryError::NewerSchema { found: 2, .. }),
+            matches!(error, RepositoryError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1),
             "{error}"
         );
         assert!(
@@ -1011,6 +1264,95 @@ mod tests {
             error.to_string().contains(&garbage.display().to_string()),
             "{error}"
         );
+    }
+
+    #[test]
+    fn a_version_one_repository_gains_svccfgs_tables() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("r.db");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection
+                .execute_batch(
+                    "CREATE TABLE manifest (path TEXT PRIMARY KEY NOT NULL, hash TEXT NOT NULL, \
+                     text BLOB NOT NULL, imported_at INTEGER NOT NULL);
+                     INSERT INTO manifest VALUES ('/elsewhere/a.xml', 'ab', x'3c', 0);
+                     PRAGMA user_version = 1;",
+                )
+                .unwrap();
+        }
+        let mut repository = Repository::open(&path).unwrap();
+        assert_eq!(
+            schema_version(&repository.connection).unwrap(),
+            SCHEMA_VERSION
+        );
+        repository
+            .set_imported(&["/elsewhere/a.xml".into(), "/elsewhere/b.xml".into()], &[])
+            .unwrap();
+        // Only paths with a stored text are returned.
+        let imported = repository.imported().unwrap();
+        assert_eq!(imported.len(), 1);
+        assert_eq!(imported[0].path, "/elsewhere/a.xml");
+        assert_eq!(imported[0].text, b"<");
+        repository
+            .set_imported(&[], &["/elsewhere/a.xml".into()])
+            .unwrap();
+        assert!(repository.imported().unwrap().is_empty());
+    }
+
+    #[test]
+    fn overrides_replace_by_property_and_deletions_forget_them() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut repository = Repository::open(&directory.path().join("r.db")).unwrap();
+        let value = |instance: Option<&str>, name: &str, values: &[&str]| StoredOverride {
+            service: "site/app".into(),
+            instance: instance.map(str::to_string),
+            group: "config".into(),
+            group_type: "application".into(),
+            name: name.into(),
+            kind: "astring".into(),
+            values: values.iter().map(|v| v.to_string()).collect(),
+        };
+        repository
+            .set_override(&value(None, "greeting", &["hello"]))
+            .unwrap();
+        repository
+            .set_override(&value(Some("default"), "port", &["80"]))
+            .unwrap();
+        repository
+            .set_override(&value(None, "greeting", &["bonjour", "le monde"]))
+            .unwrap();
+        let stored = repository.overrides(Some("site/app")).unwrap();
+        assert_eq!(
+            stored,
+            [
+                value(Some("default"), "port", &["80"]),
+                value(None, "greeting", &["bonjour", "le monde"])
+            ]
+        );
+        assert!(repository.overrides(Some("site/other")).unwrap().is_empty());
+        assert_eq!(repository.overrides(None).unwrap().len(), 2);
+
+        let deletion = Deletion {
+            service: "site/app".into(),
+            instance: Some("default".into()),
+            path: "/m/app.xml".into(),
+            hash: "12".into(),
+        };
+        repository
+            .record_deletions(std::slice::from_ref(&deletion), &[])
+            .unwrap();
+        assert_eq!(
+            repository.deletions().unwrap(),
+            std::slice::from_ref(&deletion)
+        );
+        // The instance's overrides went with it; the service's stay.
+        assert_eq!(
+            repository.overrides(None).unwrap(),
+            [value(None, "greeting", &["bonjour", "le monde"])]
+        );
+        repository.record_deletions(&[], &[deletion]).unwrap();
+        assert!(repository.deletions().unwrap().is_empty());
     }
 
     /// Timing, not an assertion: `cargo test --release -p smf-restarter --lib

@@ -48,9 +48,15 @@ impl Daemon {
                 Some(results) => Response::Waited { results },
                 None => Response::error(ErrorKind::Failed, "the instances are still on their way"),
             },
-            Request::Export { .. } | Request::Delete { .. } | Request::SetProperty { .. } => {
-                Response::error(ErrorKind::Failed, "not available in this svc.startd yet")
-            }
+            // svccfg (config.rs).
+            Request::Export { pattern } => self.export(&pattern),
+            Request::Delete { pattern } => self.delete(&pattern),
+            Request::SetProperty {
+                pattern,
+                name,
+                kind,
+                values,
+            } => self.set_property(&pattern, &name, kind.as_deref(), &values),
             Request::Explain { patterns } => {
                 let (explanations, mut errors) = if patterns.is_empty() {
                     (explain::root_causes(&self.engine), Vec::new())
@@ -72,14 +78,8 @@ impl Daemon {
                 }
             }
             Request::Admin { action, patterns } => self.admin(&action, &patterns),
-            Request::Import { paths } => {
-                let loaded = paths
-                    .iter()
-                    .map(|path| crate::manifests::load(std::path::Path::new(path)))
-                    .collect();
-                let files = self.import_loaded(loaded);
-                Response::Imported { files }
-            }
+            // svccfg import: remembered in the repository (config.rs).
+            Request::Import { paths } => self.import_request(&paths),
             Request::Rescan => {
                 let files = self.rescan();
                 Response::Imported { files }
@@ -240,6 +240,8 @@ impl Daemon {
                     .collect(),
             })
             .collect();
+        // Set by svccfg setprop, and applied (refreshed) already.
+        let overrides = self.overrides_of(fmri);
         let properties = definition
             .map(|definition| {
                 definition
@@ -247,20 +249,27 @@ impl Daemon {
                     .property_groups
                     .iter()
                     .flat_map(|group| {
-                        group.properties.iter().map(move |property| PropertyInfo {
-                            group: group.name.clone(),
-                            group_type: group.kind.clone(),
-                            name: property.name.clone(),
-                            kind: property
-                                .kind
-                                .map_or("astring", |kind| kind.name())
-                                .to_string(),
-                            values: property
+                        let overrides = &overrides;
+                        group.properties.iter().map(move |property| {
+                            let values: Vec<String> = property
                                 .values
                                 .iter()
                                 .map(|value| value.to_text())
-                                .collect(),
-                            customized: false,
+                                .collect();
+                            let customized = overrides
+                                .get(&(group.name.clone(), property.name.clone()))
+                                .is_some_and(|set| *set == values);
+                            PropertyInfo {
+                                group: group.name.clone(),
+                                group_type: group.kind.clone(),
+                                name: property.name.clone(),
+                                kind: property
+                                    .kind
+                                    .map_or("astring", |kind| kind.name())
+                                    .to_string(),
+                                values,
+                                customized,
+                            }
                         })
                     })
                     .collect()

@@ -71,7 +71,7 @@ pub(crate) fn run(
                     limit: EVENTS,
                 };
                 match call(client, &request, err) {
-                    Ok(Response::History { entries, .. }) => entries,
+                    Ok(Response::History { entries, .. }) => crate::long::changes(entries),
                     _ => Vec::new(),
                 }
             })

@@ -16,7 +16,9 @@ use crate::{Args, Style, paint};
 /// How many state changes `-l` shows.
 const HISTORY: u32 = 10;
 
-/// The recent history of each instance (empty where the daemon has none to give).
+/// The recent state changes of each instance (empty where the daemon has none to give).
+/// The repository also records the start of a transition (`offline -> offline` on the way
+/// online); only real changes of state are shown.
 pub(crate) fn histories(
     client: &mut Client,
     instances: &[InstanceInfo],
@@ -30,10 +32,18 @@ pub(crate) fn histories(
                 limit: HISTORY,
             };
             match crate::call(client, &request, err) {
-                Ok(Response::History { entries, .. }) => entries,
+                Ok(Response::History { entries, .. }) => changes(entries),
                 _ => Vec::new(),
             }
         })
+        .collect()
+}
+
+/// The entries that change the state.
+pub(crate) fn changes(entries: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
+    entries
+        .into_iter()
+        .filter(|entry| entry.from != entry.to)
         .collect()
 }
 

@@ -37,6 +37,7 @@ mod lower;
 mod method;
 mod model;
 mod property;
+pub use property::parse_value;
 mod template;
 mod validate;
 pub(crate) mod xml;

@@ -158,26 +158,8 @@ impl Lowerer<'_> {
             );
         }
         let parsed = match kind {
-            Some(PropertyType::Boolean) => match text {
-                "true" | "1" => Ok(Value::Boolean(true)),
-                "false" | "0" => Ok(Value::Boolean(false)),
-                _ => Err(format!("illegal boolean value \"{text}\": expected true or false")),
-            },
-            Some(PropertyType::Count) if number.is_empty() => Ok(Value::Count(0)),
-            Some(PropertyType::Count) => number
-                .strip_prefix('+')
-                .unwrap_or(number)
-                .parse::<u64>()
-                .map(Value::Count)
-                .map_err(|_| format!("illegal value \"{text}\" for count: expected a whole number from 0 to 18446744073709551615")),
-            Some(PropertyType::Integer) if number.is_empty() => Ok(Value::Integer(0)),
-            Some(PropertyType::Integer) => number
-                .strip_prefix('+')
-                .unwrap_or(number)
-                .parse::<i64>()
-                .map(Value::Integer)
-                .map_err(|_| format!("illegal value \"{text}\" for integer: expected a whole number that fits in 64 bits")),
-            _ => Ok(Value::Text(text.to_string())),
+            Some(kind) => parse_value(kind, text),
+            None => Ok(Value::Text(text.to_string())),
         };
         match parsed {
             Ok(value) => Some(value),
@@ -197,5 +179,37 @@ impl Lowerer<'_> {
                 None
             }
         }
+    }
+}
+
+/// Reads one value of type `kind` as svccfg does: booleans `true`/`false`/`1`/`0`, numbers as
+/// strtoull/strtoll read them (leading blanks and a `+` allowed, an empty string is 0), every
+/// other type as text. The error says what was expected, in svccfg's words. Used for manifest
+/// values and for `svccfg setprop`.
+pub fn parse_value(kind: PropertyType, text: &str) -> Result<Value, String> {
+    let number = text.trim_start();
+    let number = number.strip_prefix('+').unwrap_or(number);
+    match kind {
+        PropertyType::Boolean => match text {
+            "true" | "1" => Ok(Value::Boolean(true)),
+            "false" | "0" => Ok(Value::Boolean(false)),
+            _ => Err(format!(
+                "illegal boolean value \"{text}\": expected true or false"
+            )),
+        },
+        PropertyType::Count if number.is_empty() => Ok(Value::Count(0)),
+        PropertyType::Count => number.parse::<u64>().map(Value::Count).map_err(|_| {
+            format!(
+                "illegal value \"{text}\" for count: expected a whole number from 0 to {}",
+                u64::MAX
+            )
+        }),
+        PropertyType::Integer if number.is_empty() => Ok(Value::Integer(0)),
+        PropertyType::Integer => number.parse::<i64>().map(Value::Integer).map_err(|_| {
+            format!(
+                "illegal value \"{text}\" for integer: expected a whole number that fits in 64 bits"
+            )
+        }),
+        _ => Ok(Value::Text(text.to_string())),
     }
 }

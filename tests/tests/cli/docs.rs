@@ -47,3 +47,19 @@ fn man_pages_and_completions_are_generated_for_every_tool() {
         );
     }
 }
+
+#[test]
+fn the_readmes_example_manifest_is_valid() {
+    let readme =
+        std::fs::read_to_string(smf_tests::workspace().join("README.md")).expect("README.md");
+    let start = readme
+        .find("```xml\n")
+        .expect("the README has an XML example")
+        + 7;
+    let end = start + readme[start..].find("```").expect("the example ends");
+    let example = &readme.as_bytes()[start..end];
+    let parsed = smf_core::manifest::parse("README.md", example);
+    assert!(parsed.diagnostics.is_empty(), "{:#?}", parsed.diagnostics);
+    let bundle = parsed.bundle.expect("a bundle");
+    assert_eq!(bundle.services[0].name, "site/myapp");
+}
