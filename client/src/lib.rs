@@ -9,6 +9,28 @@
 
 pub mod time;
 
+/// Parses a tool's arguments with clap and runs it with stdout and stderr locked. Bad usage
+/// prints clap's message and exits 2 (SMF's usage status); `--help` and `--version` exit 0.
+pub fn run_tool<A: clap::Parser>(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+    run: impl FnOnce(&A, &mut std::io::StdoutLock<'static>, &mut std::io::StderrLock<'static>) -> u8,
+) -> std::process::ExitCode {
+    let args = match A::try_parse_from(args) {
+        Ok(args) => args,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() {
+                std::process::ExitCode::from(2)
+            } else {
+                std::process::ExitCode::SUCCESS
+            };
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    std::process::ExitCode::from(run(&args, &mut out, &mut err))
+}
+
 use std::io::BufReader;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};

@@ -131,20 +131,7 @@ pub fn command() -> clap::Command {
 
 /// Runs svcadm with `args` (the program name first) and returns its exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let args = match Args::try_parse_from(args) {
-        Ok(args) => args,
-        Err(error) => {
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    ExitCode::from(run(&args, &mut out, &mut err))
+    smf_client::run_tool(args, |args: &Args, out, err| run(args, out, err))
 }
 
 /// What svcadm says, and its exit status.
@@ -213,31 +200,10 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> u8 {
         action: action.clone(),
         patterns: fmris.clone(),
     };
-    let (outcomes, errors) = match client.call(&request) {
+    let (outcomes, errors) = match call(&mut client, &request, fmris, err) {
         Ok(Response::Done { outcomes, errors }) => (outcomes, errors),
-        Ok(Response::Error {
-            kind: ErrorKind::PermissionDenied,
-            ..
-        }) => {
-            for fmri in fmris {
-                let _ = writeln!(err, "svcadm: {fmri}: Permission denied.");
-            }
-            return 1;
-        }
-        Ok(Response::Error { message, .. }) => {
-            for line in message.lines() {
-                let _ = writeln!(err, "svcadm: {line}");
-            }
-            return 1;
-        }
-        Ok(other) => {
-            let _ = writeln!(err, "svcadm: unexpected answer from svc.startd: {other:?}");
-            return 1;
-        }
-        Err(error) => {
-            let _ = writeln!(err, "svcadm: {error}");
-            return 1;
-        }
+        Ok(other) => return unexpected(&other, err),
+        Err(status) => return status,
     };
     let mut status = 0;
     for line in &errors {
@@ -254,26 +220,60 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> u8 {
     }
     if let Some(goal) = wait {
         let fmris = outcomes.iter().map(|o| o.fmri.to_string()).collect();
-        match client.call(&Request::Wait { fmris, goal }) {
+        let names: Vec<String> = Vec::new();
+        match call(&mut client, &Request::Wait { fmris, goal }, &names, err) {
             Ok(Response::Waited { results }) => {
                 let waited = wait_status(&results, err);
                 status = status.max(waited);
             }
-            Ok(Response::Error { message, .. }) => {
-                let _ = writeln!(err, "svcadm: {message}");
-                return 1;
-            }
-            Ok(other) => {
-                let _ = writeln!(err, "svcadm: unexpected answer from svc.startd: {other:?}");
-                return 1;
-            }
-            Err(error) => {
-                let _ = writeln!(err, "svcadm: {error}");
-                return 1;
-            }
+            Ok(other) => return unexpected(&other, err),
+            Err(status) => return status,
         }
     }
     status
+}
+
+/// Sends `request`; a refusal or a broken connection is worded on `err` (a permission
+/// refusal once per name the user gave, as svcadm does) and is exit status 1.
+fn call(
+    client: &mut Client,
+    request: &Request,
+    names: &[String],
+    err: &mut impl Write,
+) -> Result<Response, u8> {
+    match client.call(request) {
+        Ok(Response::Error {
+            kind: ErrorKind::PermissionDenied,
+            message,
+        }) => {
+            if names.is_empty() {
+                let _ = writeln!(err, "svcadm: {message}");
+            }
+            for name in names {
+                let _ = writeln!(err, "svcadm: {name}: Permission denied.");
+            }
+            Err(1)
+        }
+        Ok(Response::Error { message, .. }) => {
+            for line in message.lines() {
+                let _ = writeln!(err, "svcadm: {line}");
+            }
+            Err(1)
+        }
+        Ok(response) => Ok(response),
+        Err(error) => {
+            let _ = writeln!(err, "svcadm: {error}");
+            Err(1)
+        }
+    }
+}
+
+fn unexpected(response: &Response, err: &mut impl Write) -> u8 {
+    let _ = writeln!(
+        err,
+        "svcadm: unexpected answer from svc.startd: {response:?}"
+    );
+    1
 }
 
 /// svcadm's complaint when the action did not apply to the instance as it was.

@@ -24,7 +24,7 @@ mod listprop;
 mod setprop;
 mod validate;
 
-pub use listprop::{glob, render};
+pub use listprop::render;
 pub use setprop::{Assignment, parse_assignment};
 
 use std::ffi::OsString;
@@ -171,20 +171,7 @@ pub fn command() -> clap::Command {
 
 /// Runs svccfg with `args` (the program name first) and returns its exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let args = match Args::try_parse_from(args) {
-        Ok(args) => args,
-        Err(error) => {
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    ExitCode::from(run(&args, &mut out, &mut err))
+    smf_client::run_tool(args, |args: &Args, out, err| run(args, out, err))
 }
 
 /// What svccfg prints, and its exit status.

@@ -8,6 +8,7 @@
 //! A pattern is a shell glob on the group's name (the group and all its properties) or on
 //! `group/property` (the group and the matching properties).
 
+use smf_core::fmri::fnmatch;
 use smf_core::protocol::PropertyInfo;
 
 /// Characters svccfg's lexer needs quoted (`CHARS_TO_QUOTE`).
@@ -33,13 +34,13 @@ pub fn render(properties: &[PropertyInfo], pattern: Option<&str>) -> String {
     }
     let mut rows: Vec<(String, String)> = Vec::new();
     for (group, kind, members) in groups {
-        let whole = pattern.is_none_or(|pattern| glob(pattern, group));
+        let whole = pattern.is_none_or(|pattern| fnmatch(pattern, group));
         let shown: Vec<&PropertyInfo> = members
             .into_iter()
             .filter(|property| {
                 whole
                     || pattern.is_some_and(|pattern| {
-                        glob(pattern, &format!("{}/{}", property.group, property.name))
+                        fnmatch(pattern, &format!("{}/{}", property.group, property.name))
                     })
             })
             .collect();
@@ -85,74 +86,6 @@ fn values(property: &PropertyInfo) -> String {
         }
     }
     text
-}
-
-/// `fnmatch(3)` without flags: `*`, `?`, `[...]` (with `!` or `^` and ranges), `\` quoting.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let pattern: Vec<char> = pattern.chars().collect();
-    let text: Vec<char> = text.chars().collect();
-    let (mut p, mut t) = (0, 0);
-    // Where the last `*` was, and the text position it matched up to.
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        let step = match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-                continue;
-            }
-            Some('?') => Some(p + 1),
-            Some('[') => match class(&pattern, p, text[t]) {
-                Some(next) => next,
-                // An unclosed `[` is an ordinary character.
-                None => ('[' == text[t]).then_some(p + 1),
-            },
-            Some('\\') if p + 1 < pattern.len() => (pattern[p + 1] == text[t]).then_some(p + 2),
-            Some(&c) => (c == text[t]).then_some(p + 1),
-            None => None,
-        };
-        match (step, star) {
-            (Some(next), _) => {
-                p = next;
-                t += 1;
-            }
-            (None, Some((star_p, star_t))) => {
-                p = star_p + 1;
-                t = star_t + 1;
-                star = Some((star_p, star_t + 1));
-            }
-            (None, None) => return false,
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
-}
-
-/// Matches `c` against the bracket expression at `pattern[start]`: the position after it if
-/// it matches, `Some(None)` if not, `None` if the expression is not closed.
-fn class(pattern: &[char], start: usize, c: char) -> Option<Option<usize>> {
-    let mut i = start + 1;
-    let negated = matches!(pattern.get(i), Some('!' | '^'));
-    if negated {
-        i += 1;
-    }
-    let mut matched = false;
-    let mut first = true;
-    loop {
-        let current = *pattern.get(i)?;
-        if current == ']' && !first {
-            break;
-        }
-        first = false;
-        if pattern.get(i + 1) == Some(&'-') && pattern.get(i + 2).is_some_and(|&end| end != ']') {
-            let end = pattern[i + 2];
-            matched |= current <= c && c <= end;
-            i += 3;
-        } else {
-            matched |= current == c;
-            i += 1;
-        }
-    }
-    Some((matched != negated).then_some(i + 1))
 }
 
 #[cfg(test)]
@@ -234,7 +167,7 @@ mod tests {
             ("conf*/p*t", "config/port", true),
             ("**a", "bba", true),
         ] {
-            assert_eq!(glob(pattern, text), expected, "{pattern} on {text}");
+            assert_eq!(fnmatch(pattern, text), expected, "{pattern} on {text}");
         }
     }
 }

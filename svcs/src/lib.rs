@@ -131,20 +131,9 @@ impl Style {
 
 /// Runs svcs with `args` (the program name first) and returns its exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let args = match Args::try_parse_from(args) {
-        Ok(args) => args,
-        Err(error) => {
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
-        }
-    };
-    let mut out = std::io::stdout().lock();
-    let mut err = std::io::stderr().lock();
-    ExitCode::from(run(&args, Style::detect(), &mut out, &mut err))
+    smf_client::run_tool(args, |args: &Args, out, err| {
+        run(args, Style::detect(), out, err)
+    })
 }
 
 /// What went wrong, already worded; the exit status.

@@ -6,7 +6,7 @@
 /// `fnmatch(pattern, text, 0)` as `scf_cmp_pattern()` calls it: `*` and `?` match any
 /// character, `/` and a leading `.` included; `[...]` is a bracket expression with ranges, `!`
 /// or `^` negation and POSIX classes; `\` escapes; an unterminated `[` is literal.
-pub(super) fn fnmatch(pattern: &str, text: &str) -> bool {
+pub fn fnmatch(pattern: &str, text: &str) -> bool {
     let pattern: Vec<char> = pattern.chars().collect();
     let text: Vec<char> = text.chars().collect();
     let (mut p, mut t) = (0, 0);

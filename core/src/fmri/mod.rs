@@ -61,6 +61,7 @@
 //! and svcadm print these errors (their renderers add the `svcs: ` prefix).
 
 mod glob;
+pub use glob::fnmatch;
 mod name;
 mod pattern;
 
