@@ -190,24 +190,8 @@ pub struct StoredManifest {
     pub text: Vec<u8>,
 }
 
-/// A property `svccfg setprop` set, kept over the manifests' value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredOverride {
-    /// The service (`site/app`).
-    pub service: String,
-    /// The instance, or `None` for the service itself.
-    pub instance: Option<String>,
-    /// The property group.
-    pub group: String,
-    /// The property group's type (used when the group has to be created).
-    pub group_type: String,
-    /// The property.
-    pub name: String,
-    /// Its type (`astring`, `count`...).
-    pub kind: String,
-    /// Its values, as text.
-    pub values: Vec<String>,
-}
+/// A property `svccfg setprop` set, as the repository keeps it.
+pub type StoredOverride = smf_core::manifest::customize::Override;
 
 /// A service (or instance) `svccfg delete` deleted, with the manifest that delivered it and
 /// that manifest's hash at the time.

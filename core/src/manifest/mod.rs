@@ -30,6 +30,7 @@
 //! assert_eq!(instances[0].fmri(), "svc:/site/hello:default");
 //! ```
 
+pub mod customize;
 mod diagnostic;
 pub mod effective;
 pub mod export;
