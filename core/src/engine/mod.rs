@@ -58,7 +58,7 @@ pub use reason::{ErrorClass, Reason};
 
 use crate::fmri::Fmri;
 use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, StateLookup};
-use crate::manifest::{BundleKind, EffectiveInstance, Service};
+use crate::manifest::{BundleKind, EffectiveInstance, Instance, Service, Settings};
 use crate::state::{State, Timestamp};
 use instance::{Record, Records, Work};
 use timer::Timers;
@@ -97,11 +97,13 @@ pub struct InstanceStatus {
 /// The state machine. See the module documentation for how to drive it.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    /// Imported services, in import order.
+    /// Imported services, in import order: only what the graph build reads of them
+    /// ([`skeleton`]); the rest is in `effective`.
     services: Vec<Service>,
     /// Services being deleted: kept in the graph until their instances have stopped.
     removing: FastSet<String>,
-    /// Service -> its instances' composed definitions (kept between graph builds).
+    /// Service -> its instances' composed definitions (composed at import, kept between
+    /// graph builds).
     effective: FastMap<String, Vec<Arc<EffectiveInstance>>>,
     /// Instance -> enabled as a profile says.
     profile_enabled: FastMap<Fmri, bool>,
@@ -295,7 +297,9 @@ impl Engine {
             })
     }
 
-    /// The services imported so far, in import order.
+    /// The services imported so far, in import order, as the graph reads them: names,
+    /// instances and `<dependent>`s only (their settings live in the composed definitions,
+    /// [`DependencyGraph::definition`]).
     pub fn services(&self) -> &[Service] {
         &self.services
     }
@@ -401,7 +405,14 @@ impl Engine {
             .collect();
         for service in services {
             self.removing.remove(&service.name);
-            self.effective.remove(&service.name);
+            // Composed once, here: the engine keeps the composed definitions and, of the
+            // service itself, only what the graph reads (its `<dependent>`s).
+            let service_skeleton = skeleton(&service);
+            let composed = service.into_effective_instances();
+            let mut shared = Vec::with_capacity(composed.len());
+            shared.extend(composed.into_iter().map(Arc::new));
+            self.effective.insert(service_skeleton.name.clone(), shared);
+            let service = service_skeleton;
             match index.get(&service.name) {
                 Some(&i) => self.services[i] = service,
                 None => {
@@ -463,6 +474,9 @@ impl Engine {
         }
         self.services
             .retain(|service| !done.contains(&service.name));
+        for name in &done {
+            self.effective.remove(name);
+        }
         self.rebuild();
     }
 
@@ -471,17 +485,9 @@ impl Engine {
         let cache = &mut self.effective;
         self.memo.clear();
         self.counters.graph_builds += 1;
+        // Every stored service was composed at its import.
         self.graph = DependencyGraph::build_with(&self.services, |service| {
-            cache
-                .entry(service.name.clone())
-                .or_insert_with(|| {
-                    service
-                        .effective_instances()
-                        .into_iter()
-                        .map(Arc::new)
-                        .collect()
-                })
-                .clone()
+            cache.get(&service.name).cloned().unwrap_or_default()
         });
         let mut present: FastSet<Fmri> = FastSet::default();
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
@@ -574,6 +580,34 @@ impl Engine {
             });
         }
         self.actions.push(Action::Forget { fmri: fmri.clone() });
+    }
+}
+
+/// What the engine keeps of an imported service besides its composed instances: what the
+/// graph build reads of the service itself (name, kind, instance names and the `<dependent>`
+/// elements of the service and its instances).
+fn skeleton(service: &Service) -> Service {
+    let dependents = |settings: &Settings| Settings {
+        dependents: settings.dependents.clone(),
+        ..Settings::default()
+    };
+    Service {
+        name: service.name.clone(),
+        kind: service.kind,
+        version: None,
+        create_default_instance: service.create_default_instance,
+        single_instance: service.single_instance,
+        settings: dependents(&service.settings),
+        instances: service
+            .instances
+            .iter()
+            .map(|instance| Instance {
+                name: instance.name.clone(),
+                enabled: instance.enabled,
+                settings: dependents(&instance.settings),
+            })
+            .collect(),
+        stability: None,
     }
 }
 

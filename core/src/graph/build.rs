@@ -24,19 +24,23 @@ pub(super) fn build(
     effective: &mut impl FnMut(&Service) -> Vec<Arc<EffectiveInstance>>,
 ) -> DependencyGraph {
     let mut builder = Builder::default();
-    // Room for an instance, a few groups and their targets per service, so the vectors
-    // behind the graph are not copied as they grow.
-    let dependencies: usize = services
+    let composed: Vec<Vec<Arc<EffectiveInstance>>> =
+        services.iter().map(|service| effective(service)).collect();
+    // Room for the instances, their groups and the groups' targets, so the vectors behind
+    // the graph are not copied as they grow (trimmed in `finish`).
+    let instances: usize = composed.iter().map(Vec::len).sum();
+    let dependencies: usize = composed
         .iter()
-        .map(|service| service.settings.dependencies.len() + 1)
+        .flatten()
+        .map(|definition| definition.settings.dependencies.len())
         .sum();
     builder.graph = DiGraph::with_capacity(
-        services.len() + 2 * dependencies + 1,
-        3 * dependencies + services.len(),
+        instances + 2 * dependencies + 1,
+        3 * dependencies + instances,
     );
     builder.add_startd();
-    for service in &services {
-        builder.add_service(service, effective(service));
+    for (service, definitions) in services.iter().zip(composed) {
+        builder.add_service(service, definitions);
     }
     builder.add_dependents(&services);
     builder.add_dependencies();
@@ -495,7 +499,10 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> DependencyGraph {
+    fn finish(mut self) -> DependencyGraph {
+        self.graph.shrink_to_fit();
+        self.instances.shrink_to_fit();
+        self.problems.shrink_to_fit();
         let adjacency = Adjacency::of(&self.graph);
         let mut graph = DependencyGraph {
             adjacency,
