@@ -63,6 +63,9 @@ use crate::state::{State, Timestamp};
 use instance::{Record, Records, Work};
 use timer::Timers;
 
+/// Capacity of the evaluation queue kept between events.
+const QUEUE_KEPT: usize = 64;
+
 /// What the engine knows about one instance, for `svcs`, `svcs -x` and the repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceStatus {
@@ -351,6 +354,12 @@ impl Engine {
             self.queued.remove(&fmri);
             self.counters.evaluations += 1;
             self.evaluate(&fmri);
+        }
+        // An import queues every instance; what that took is given back once it is done
+        // rather than kept for the next one (a few entries at a time is the common case).
+        if self.queue.capacity() > QUEUE_KEPT {
+            self.queue = VecDeque::new();
+            self.queued = FastSet::default();
         }
     }
 

@@ -114,7 +114,7 @@ pub struct Settings {
     pub notification_parameters: Vec<NotificationParameters>,
     /// `<template>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<Template>,
+    pub template: Option<Box<Template>>,
 }
 
 impl Settings {
