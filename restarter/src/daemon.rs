@@ -112,6 +112,8 @@ pub(crate) struct Daemon {
     internal: VecDeque<Event>,
     stopping: bool,
     repository_failing: bool,
+    /// Events handled since free memory was last given back.
+    events_since_trim: usize,
     started_at: u64,
 }
 
@@ -132,6 +134,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     root.create()
         .map_err(|error| StartError::Other(format!("cannot create the root: {error}")))?;
     let _lock = Lock::take(&root).map_err(StartError::Locked)?;
+    tune_malloc();
     // Orphans of the services stay below us, so they can be tracked and reaped.
     if let Err(error) = nix::sys::prctl::set_child_subreaper(true) {
         eprintln!(
@@ -204,6 +207,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         internal: VecDeque::new(),
         stopping: false,
         repository_failing: false,
+        events_since_trim: 0,
         started_at,
     };
     daemon.recover();
@@ -267,6 +271,16 @@ impl Daemon {
             }
             self.flush();
             self.logs.write_deferred();
+            // After a burst (services coming up, a mass restart), once nothing more is
+            // waiting: what the burst freed goes back to the kernel.
+            if self.events_since_trim >= TRIM_AFTER_EVENTS
+                && exits.is_empty()
+                && notes.is_empty()
+                && calls.is_empty()
+            {
+                release_free_memory();
+                self.events_since_trim = 0;
+            }
         }
     }
 
@@ -274,6 +288,7 @@ impl Daemon {
     pub(crate) fn feed(&mut self, event: Event) {
         self.internal.push_back(event);
         while let Some(event) = self.internal.pop_front() {
+            self.events_since_trim += 1;
             let actions = self.engine.handle(event, now());
             for action in actions {
                 self.execute(action);
@@ -857,6 +872,22 @@ fn signal_group(pid: u32, signal: Signal) {
     let pid = nix::unistd::Pid::from_raw(pid as i32);
     let _ = nix::sys::signal::killpg(pid, signal);
     let _ = nix::sys::signal::kill(pid, signal);
+}
+
+/// Events after which, once idle, free memory is given back ([`release_free_memory`]): a
+/// burst, not the few events of one restart.
+const TRIM_AFTER_EVENTS: usize = 256;
+
+/// Large blocks (a manifest's text, its parsed tree, the tables of every instance) are
+/// mapped apart and returned to the kernel when freed. glibc raises this threshold to the
+/// size of any mapped block freed, after which such blocks come from the heap and leave it
+/// fragmented once freed; a fixed threshold keeps them apart.
+#[allow(unsafe_code)]
+fn tune_malloc() {
+    // SAFETY: mallopt only sets one of malloc's parameters, under malloc's own lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+    }
 }
 
 /// Gives the pages malloc holds free back to the kernel: parsing and importing every

@@ -57,7 +57,9 @@ pub use method::{ProcessSettings, Resource, ResourceLimit};
 pub use reason::{ErrorClass, Reason};
 
 use crate::fmri::Fmri;
-use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, StateLookup};
+use crate::graph::{
+    DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, ServiceEntry, StateLookup,
+};
 use crate::manifest::{BundleKind, EffectiveInstance, Instance, Service, Settings};
 use crate::state::{State, Timestamp};
 use instance::{Record, Records, Work};
@@ -100,14 +102,10 @@ pub struct InstanceStatus {
 /// The state machine. See the module documentation for how to drive it.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    /// Imported services, in import order: only what the graph build reads of them
-    /// ([`skeleton`]); the rest is in `effective`.
-    services: Vec<Service>,
+    /// Imported services, in import order, composed.
+    services: Vec<Imported>,
     /// Services being deleted: kept in the graph until their instances have stopped.
     removing: FastSet<String>,
-    /// Service -> its instances' composed definitions (composed at import, kept between
-    /// graph builds).
-    effective: FastMap<String, Vec<Arc<EffectiveInstance>>>,
     /// Instance -> enabled as a profile says.
     profile_enabled: FastMap<Fmri, bool>,
     graph: DependencyGraph,
@@ -176,7 +174,6 @@ impl Engine {
         Engine {
             services: Vec::new(),
             removing: FastSet::default(),
-            effective: FastMap::default(),
             profile_enabled: FastMap::default(),
             graph,
             records,
@@ -300,13 +297,6 @@ impl Engine {
             })
     }
 
-    /// The services imported so far, in import order, as the graph reads them: names,
-    /// instances and `<dependent>`s only (their settings live in the composed definitions,
-    /// [`DependencyGraph::definition`]).
-    pub fn services(&self) -> &[Service] {
-        &self.services
-    }
-
     /// Satisfaction of `fmri`'s dependencies now, and whether they can be satisfied at all.
     pub fn satisfaction(
         &self,
@@ -414,14 +404,7 @@ impl Engine {
             .collect();
         for service in services {
             self.removing.remove(&service.name);
-            // Composed once, here: the engine keeps the composed definitions and, of the
-            // service itself, only what the graph reads (its `<dependent>`s).
-            let service_skeleton = skeleton(&service);
-            let composed = service.into_effective_instances();
-            let mut shared = Vec::with_capacity(composed.len());
-            shared.extend(composed.into_iter().map(Arc::new));
-            self.effective.insert(service_skeleton.name.clone(), shared);
-            let service = service_skeleton;
+            let service = Imported::compose(service);
             match index.get(&service.name) {
                 Some(&i) => self.services[i] = service,
                 None => {
@@ -483,21 +466,19 @@ impl Engine {
         }
         self.services
             .retain(|service| !done.contains(&service.name));
-        for name in &done {
-            self.effective.remove(name);
-        }
         self.rebuild();
     }
 
     /// Builds the graph again from the imported services and reconciles the records.
     fn rebuild(&mut self) {
-        let cache = &mut self.effective;
         self.memo.clear();
         self.counters.graph_builds += 1;
-        // Every stored service was composed at its import.
-        self.graph = DependencyGraph::build_with(&self.services, |service| {
-            cache.get(&service.name).cloned().unwrap_or_default()
-        });
+        self.graph =
+            DependencyGraph::build_composed(self.services.iter().map(|service| ServiceEntry {
+                name: &service.name,
+                instances: service.instances.clone(),
+                dependents: service.dependents.as_deref(),
+            }));
         let mut present: FastSet<Fmri> = FastSet::default();
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
         for node in nodes {
@@ -592,31 +573,59 @@ impl Engine {
     }
 }
 
-/// What the engine keeps of an imported service besides its composed instances: what the
-/// graph build reads of the service itself (name, kind, instance names and the `<dependent>`
-/// elements of the service and its instances).
-fn skeleton(service: &Service) -> Service {
-    let dependents = |settings: &Settings| Settings {
-        dependents: settings.dependents.clone(),
-        ..Settings::default()
-    };
-    Service {
-        name: service.name.clone(),
-        kind: service.kind,
-        version: None,
-        create_default_instance: service.create_default_instance,
-        single_instance: service.single_instance,
-        settings: dependents(&service.settings),
-        instances: service
-            .instances
-            .iter()
-            .map(|instance| Instance {
-                name: instance.name.clone(),
-                enabled: instance.enabled,
-                settings: dependents(&instance.settings),
+/// An imported service as the engine keeps it: composed once, at its import (a re-import
+/// replaces it whole), without the parsed model, whose settings now live in the instances'
+/// definitions.
+#[derive(Debug, Clone)]
+struct Imported {
+    name: String,
+    /// Its instances' composed definitions, in order (shared with the graph and the records).
+    instances: Vec<Arc<EffectiveInstance>>,
+    /// What the graph reads of the service itself, only when it has some: the `<dependent>`
+    /// elements of the service and of its instances (with the instances' names).
+    dependents: Option<Box<Service>>,
+}
+
+impl Imported {
+    fn compose(service: Service) -> Imported {
+        let declares = !service.settings.dependents.is_empty()
+            || service
+                .instances
+                .iter()
+                .any(|instance| !instance.settings.dependents.is_empty());
+        let dependents = declares.then(|| {
+            let dependents = |settings: &Settings| Settings {
+                dependents: settings.dependents.clone(),
+                ..Settings::default()
+            };
+            Box::new(Service {
+                name: service.name.clone(),
+                kind: service.kind,
+                version: None,
+                create_default_instance: service.create_default_instance,
+                single_instance: service.single_instance,
+                settings: dependents(&service.settings),
+                instances: service
+                    .instances
+                    .iter()
+                    .map(|instance| Instance {
+                        name: instance.name.clone(),
+                        enabled: instance.enabled,
+                        settings: dependents(&instance.settings),
+                    })
+                    .collect(),
+                stability: None,
             })
-            .collect(),
-        stability: None,
+        });
+        let name = service.name.clone();
+        let composed = service.into_effective_instances();
+        let mut instances = Vec::with_capacity(composed.len());
+        instances.extend(composed.into_iter().map(Arc::new));
+        Imported {
+            name,
+            instances,
+            dependents,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::{DependencyGraph, DependencyGroup, GraphProblem, Target, Vertex, cycle};
+use super::{DependencyGraph, DependencyGroup, GraphProblem, ServiceEntry, Target, Vertex, cycle};
 use crate::fast_hash::FastMap;
 use crate::fmri::{Fmri, FmriKind};
 use crate::manifest::effective::{EffectiveInstance, STARTD_FMRI};
@@ -19,19 +19,14 @@ use crate::manifest::{Dependency, Service};
 const STARTD_SERVICE: &str = "system/svc/restarter";
 
 /// Builds the graph of `services` (in import order) with their composed definitions.
-pub(super) fn build(
-    services: Vec<&Service>,
-    effective: &mut impl FnMut(&Service) -> Vec<Arc<EffectiveInstance>>,
-) -> DependencyGraph {
+pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
     let mut builder = Builder::default();
-    let composed: Vec<Vec<Arc<EffectiveInstance>>> =
-        services.iter().map(|service| effective(service)).collect();
     // Room for the instances, their groups and the groups' targets, so the vectors behind
     // the graph are not copied as they grow (trimmed in `finish`).
-    let instances: usize = composed.iter().map(Vec::len).sum();
-    let dependencies: usize = composed
+    let instances: usize = services.iter().map(|entry| entry.instances.len()).sum();
+    let dependencies: usize = services
         .iter()
-        .flatten()
+        .flat_map(|entry| &entry.instances)
         .map(|definition| definition.settings.dependencies.len())
         .sum();
     builder.graph = DiGraph::with_capacity(
@@ -39,10 +34,12 @@ pub(super) fn build(
         3 * dependencies + instances,
     );
     builder.add_startd();
-    for (service, definitions) in services.iter().zip(composed) {
-        builder.add_service(service, definitions);
+    let mut declaring = Vec::new();
+    for entry in services {
+        builder.add_service(entry.name, entry.instances);
+        declaring.extend(entry.dependents);
     }
-    builder.add_dependents(&services);
+    builder.add_dependents(&declaring);
     builder.add_dependencies();
     builder.finish()
 }
@@ -214,10 +211,10 @@ impl Builder {
         });
     }
 
-    fn add_service(&mut self, service: &Service, effective: Vec<Arc<EffectiveInstance>>) {
-        if service.name.trim_start_matches('/') == STARTD_SERVICE {
+    fn add_service(&mut self, name: &str, effective: Vec<Arc<EffectiveInstance>>) {
+        if name.trim_start_matches('/') == STARTD_SERVICE {
             self.problem(
-                format!("svc:/{}", service.name),
+                format!("svc:/{name}"),
                 "svc.startd is built in; a manifest cannot redefine it",
             );
             return;
