@@ -602,7 +602,7 @@ impl Contracts {
 
 /// `pidfd_open(2)`: a descriptor that becomes readable when the process exits.
 #[allow(unsafe_code)]
-fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
     // SAFETY: the syscall takes two integers and returns a new descriptor or -1; nothing
     // is borrowed. A non-negative result is a descriptor we now own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
