@@ -114,7 +114,7 @@ pub fn explain(engine: &Engine, fmri: &Fmri) -> Option<Explanation> {
     let (reasons, message_id) = reason_lines(&status, &blockers, graph, node);
     let template = graph
         .definition(node)
-        .and_then(|d| d.settings.template.as_ref());
+        .and_then(|d| d.settings.template.as_deref());
     let documentation = template
         .map(|t| {
             t.documentation

@@ -327,13 +327,13 @@ fn markup_and_control_characters_are_escaped() {
             vec![Value::Text(tricky.to_string())],
         )],
     ));
-    site.settings.template = Some(Template {
+    site.settings.template = Some(Box::new(Template {
         common_name: vec![LocText {
             lang: "C".to_string(),
             text: "x < y & \"z\" > 'w'".to_string(),
         }],
         ..Template::default()
-    });
+    }));
     let model = bundle(BundleKind::Manifest, vec![site]);
     let xml = bundle_to_xml(&model);
     assert!(
@@ -566,7 +566,7 @@ fn a_small_service_exports_exactly() {
             ..Settings::default()
         },
     });
-    site.settings.template = Some(Template {
+    site.settings.template = Some(Box::new(Template {
         common_name: vec![LocText {
             lang: "C".to_string(),
             text: "web server".to_string(),
@@ -577,7 +577,7 @@ fn a_small_service_exports_exactly() {
             manpath: ":default".to_string(),
         }],
         ..Template::default()
-    });
+    }));
     let xml = service_to_xml(&site, "web");
     let expected = format!(
         r#"{PROLOGUE}<service_bundle type="manifest" name="web">

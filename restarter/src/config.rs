@@ -208,7 +208,7 @@ impl Daemon {
                 });
             }
             Some(instance) => {
-                if let Some(mut model) = self.imported_service(&service).cloned() {
+                if let Some(Ok(mut model)) = self.editing(&service) {
                     remove_instance(&mut model, instance);
                     self.feed(Event::Imported {
                         kind: BundleKind::Manifest,
@@ -457,20 +457,28 @@ impl Daemon {
         let Some(name) = fmri.service_name() else {
             return false;
         };
-        let Some(current) = self.imported_service(name) else {
-            return false;
-        };
-        let overrides = match self.repository.overrides(Some(name)) {
-            Ok(overrides) if !overrides.is_empty() => overrides,
+        match self.repository.overrides(Some(name)) {
+            Ok(overrides) if !overrides.is_empty() => {}
             Ok(_) => return false,
             Err(error) => {
                 eprintln!("svc.startd: {error}; {fmri} is refreshed without svccfg's changes");
                 return false;
             }
+        }
+        let Some(Ok(next)) = self.editing(name) else {
+            return false;
         };
-        let mut next = current.clone();
-        apply_overrides(&mut next, &overrides);
-        if next == *current {
+        // Only when an override changes what an instance runs with is the service imported
+        // again (which refreshes the instances it changed).
+        let graph = self.engine.graph();
+        let changed = next.effective_instances().iter().any(|effective| {
+            let fmri = Fmri::instance(&effective.service, &effective.instance).ok();
+            let running = fmri
+                .and_then(|fmri| graph.instance(&fmri))
+                .and_then(|node| graph.definition(node));
+            running != Some(effective)
+        });
+        if !changed {
             return false;
         }
         let before = self.definition(fmri);
@@ -516,19 +524,18 @@ impl Daemon {
         if !matches!(parsed.kind(), FmriKind::Service | FmriKind::Instance) {
             return Err(not_a_service(pattern));
         }
-        let services = self.engine.services();
-        let service = if services.iter().any(|service| service.name == wanted) {
+        let services = self.service_names();
+        let service = if services.iter().any(|service| service == wanted) {
             wanted.to_string()
         } else {
             let suffix = format!("/{wanted}");
-            let found: Vec<&str> = services
+            let found: Vec<&String> = services
                 .iter()
-                .map(|service| service.name.as_str())
                 .filter(|name| name.ends_with(&suffix))
                 .collect();
             match found.as_slice() {
                 [] => return Err(not_found(parsed.as_str())),
-                [one] => (*one).to_string(),
+                [one] => (*one).clone(),
                 several => {
                     let names: Vec<String> =
                         several.iter().map(|name| format!("svc:/{name}")).collect();
@@ -545,7 +552,7 @@ impl Daemon {
                 let entity = Entity::Instance(service, instance.to_string());
                 let exists = self
                     .imported_service(entity.service())
-                    .is_some_and(|model| has_instance(model, instance));
+                    .is_some_and(|model| has_instance(&model, instance));
                 if exists {
                     Ok(entity)
                 } else {
@@ -555,18 +562,69 @@ impl Daemon {
         }
     }
 
-    /// The service as the engine imported it.
-    fn imported_service(&self, name: &str) -> Option<&Service> {
-        self.engine
-            .services()
-            .iter()
-            .find(|service| service.name == name)
+    /// The services the manifests imported define (the engine keeps only their composed
+    /// instances), each once.
+    fn service_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.defined.values().flatten().cloned().collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
+    /// The service as svccfg last imported it: its manifest's stored text read again (the
+    /// engine keeps only composed definitions), without what svccfg deleted. None when no
+    /// manifest defines it.
+    fn imported_service(&self, name: &str) -> Option<Service> {
+        let deletions = self.repository.deletions().unwrap_or_default();
+        for (path, services) in self.defined.iter().rev() {
+            if !services.iter().any(|service| service == name) {
+                continue;
+            }
+            // A manifest imported this turn may not be written yet.
+            let text = match self
+                .pending
+                .manifests
+                .iter()
+                .rev()
+                .find(|m| &m.path == path)
+            {
+                Some(manifest) => manifest.text.clone(),
+                None => match self.repository.manifest_text(path) {
+                    Ok(Some(text)) => text,
+                    _ => continue,
+                },
+            };
+            let loaded = manifests::check(path.clone(), text);
+            let Some(bundle) = loaded.bundle else {
+                continue;
+            };
+            if bundle.kind == BundleKind::Profile {
+                continue;
+            }
+            let Some(mut service) = bundle.services.into_iter().find(|s| s.name == name) else {
+                continue;
+            };
+            for deletion in &deletions {
+                if deletion.service != name
+                    || deletion.path != *path
+                    || deletion.hash != loaded.hash
+                {
+                    continue;
+                }
+                match &deletion.instance {
+                    None => return None,
+                    Some(instance) => remove_instance(&mut service, instance),
+                }
+            }
+            return Some(service);
+        }
+        None
     }
 
     /// The service as svccfg edits it: imported, with every override applied (those not
     /// refreshed yet included).
     fn editing(&self, name: &str) -> Option<Result<Service, Response>> {
-        let mut service = self.imported_service(name)?.clone();
+        let mut service = self.imported_service(name)?;
         match self.repository.overrides(Some(name)) {
             Ok(overrides) => {
                 apply_overrides(&mut service, &overrides);

@@ -28,7 +28,7 @@
 //! `cgroup.procs` (processes found there that are not members — descendants of adopted
 //! processes re-parented elsewhere — are adopted through pidfds).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 
@@ -43,14 +43,52 @@ use crate::proc;
 #[derive(Debug, Default)]
 pub struct Contract {
     /// Known live members and their start times (clock ticks after boot).
-    members: BTreeMap<u32, u64>,
-    /// Process groups of its start methods.
-    groups: BTreeSet<u32>,
+    members: Members,
+    /// Process groups of its start methods, each once.
+    groups: Vec<u32>,
     /// Members that are not svc.startd's children, watched through these pidfds.
     pidfds: BTreeMap<u32, OwnedFd>,
     /// The last signal sent to the whole contract since its last start (given to members
     /// found later).
     last_signal: Option<Signal>,
+}
+
+/// A contract's members (pid -> start time), in pid order: a sorted vector, since an
+/// instance has one or a few processes (a map's node would cost more than its entries).
+#[derive(Debug, Default)]
+struct Members(Vec<(u32, u64)>);
+
+impl Members {
+    fn insert(&mut self, pid: u32, start: u64) {
+        match self.0.binary_search_by_key(&pid, |&(pid, _)| pid) {
+            Ok(i) => self.0[i].1 = start,
+            Err(i) => {
+                self.0.reserve_exact(1);
+                self.0.insert(i, (pid, start));
+            }
+        }
+    }
+
+    fn remove(&mut self, pid: u32) {
+        if let Ok(i) = self.0.binary_search_by_key(&pid, |&(pid, _)| pid) {
+            self.0.remove(i);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn pids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.0.iter().map(|&(pid, _)| pid)
+    }
+}
+
+/// Adds a process group once.
+fn add_group(groups: &mut Vec<u32>, group: u32) {
+    if !groups.contains(&group) {
+        groups.push(group);
+    }
 }
 
 /// Where a process comes from, read from `/proc` in one go (a process that reports
@@ -324,7 +362,7 @@ impl Contracts {
         let start = proc::start_ticks(pid).unwrap_or(0);
         let contract = self.contracts.entry(fmri.clone()).or_default();
         contract.members.insert(pid, start);
-        contract.groups.insert(pid);
+        add_group(&mut contract.groups, pid);
         contract.last_signal = None;
         self.owner.insert(pid, fmri.clone());
         self.group_owner.insert(pid, fmri.clone());
@@ -339,7 +377,7 @@ impl Contracts {
     pub fn exited(&mut self, pid: u32) -> Option<Fmri> {
         let fmri = self.owner.remove(&pid)?;
         if let Some(contract) = self.contracts.get_mut(&fmri) {
-            contract.members.remove(&pid);
+            contract.members.remove(pid);
             contract.pidfds.remove(&pid);
         }
         Some(fmri)
@@ -450,7 +488,7 @@ impl Contracts {
         let Some(contract) = self.contracts.get(fmri) else {
             return Vec::new();
         };
-        let mut roots: Vec<u32> = contract.members.keys().copied().collect();
+        let mut roots: Vec<u32> = contract.members.pids().collect();
         if let Some(cgroups) = &self.cgroups {
             roots.extend(cgroups.procs(fmri));
         }
@@ -483,7 +521,7 @@ impl Contracts {
     pub fn members(&self, fmri: &Fmri) -> Vec<(u32, u64)> {
         self.contracts
             .get(fmri)
-            .map(|contract| contract.members.iter().map(|(&p, &s)| (p, s)).collect())
+            .map(|contract| contract.members.0.clone())
             .unwrap_or_default()
     }
 
@@ -512,7 +550,7 @@ impl Contracts {
             for &group in &contract.groups {
                 let _ = killpg(Pid::from_raw(group as i32), signal);
             }
-            targets.extend(contract.members.keys());
+            targets.extend(contract.members.pids());
         }
         targets.sort_unstable();
         targets.dedup();
@@ -524,8 +562,8 @@ impl Contracts {
     /// Stops tracking the instance (its processes are left alone).
     pub fn forget(&mut self, fmri: &Fmri) {
         if let Some(contract) = self.contracts.remove(fmri) {
-            for pid in contract.members.keys() {
-                self.owner.remove(pid);
+            for pid in contract.members.pids() {
+                self.owner.remove(&pid);
             }
             for group in contract.groups {
                 self.group_owner.remove(&group);
@@ -560,7 +598,7 @@ impl Contracts {
             contract.members.insert(pid, start);
             contract.pidfds.insert(pid, pidfd);
             if let Some(stat) = proc::stat(pid) {
-                contract.groups.insert(stat.pgid);
+                add_group(&mut contract.groups, stat.pgid);
                 self.group_owner.insert(stat.pgid, fmri.clone());
             }
             self.owner.insert(pid, fmri.clone());
@@ -578,7 +616,7 @@ impl Contracts {
 
 /// `pidfd_open(2)`: a descriptor that becomes readable when the process exits.
 #[allow(unsafe_code)]
-fn pidfd_open(pid: u32) -> Option<OwnedFd> {
+pub(crate) fn pidfd_open(pid: u32) -> Option<OwnedFd> {
     // SAFETY: the syscall takes two integers and returns a new descriptor or -1; nothing
     // is borrowed. A non-negative result is a descriptor we now own.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };

@@ -31,7 +31,7 @@ use crate::control::Call;
 use crate::logs::{Logs, Rotation};
 use crate::manifests::{self, Loaded};
 use crate::notify::Notification;
-use crate::reaper::{Exit, ReaperWake, Watcher};
+use crate::reaper::{Exit, Reaper, ReaperHandle, Watcher};
 use crate::repository::{Changes, Repository, StoredManifest, StoredProcess};
 use crate::root::{Lock, LockError, Root};
 use crate::spawn::{self, SpawnRequest};
@@ -90,7 +90,7 @@ pub(crate) struct Daemon {
     pub(crate) logs: Arc<Logs>,
     pub(crate) contracts: Contracts,
     watcher: Watcher,
-    reaper: ReaperWake,
+    reaper: ReaperHandle,
     /// Method processes by pid.
     methods: HashMap<u32, RunningMethod>,
     /// The same, by instance (an instance has at most a few).
@@ -112,6 +112,10 @@ pub(crate) struct Daemon {
     internal: VecDeque<Event>,
     stopping: bool,
     repository_failing: bool,
+    /// Events handled since free memory was last given back, and since when they are
+    /// counted.
+    events_since_trim: usize,
+    burst_started: Option<Instant>,
     started_at: u64,
     /// `svcadm -s` clients waiting for their instances to settle.
     waiters: Vec<Waiter>,
@@ -141,6 +145,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     root.create()
         .map_err(|error| StartError::Other(format!("cannot create the root: {error}")))?;
     let _lock = Lock::take(&root).map_err(StartError::Locked)?;
+    tune_malloc();
     // Orphans of the services stay below us, so they can be tracked and reaped.
     if let Err(error) = nix::sys::prctl::set_child_subreaper(true) {
         eprintln!(
@@ -149,6 +154,8 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     }
     raise_file_limit();
     crate::spawn::remember_signals();
+    crate::reaper::block_sigchld()
+        .map_err(|error| StartError::Other(format!("cannot block SIGCHLD: {error}")))?;
     let signals = block_signals()
         .map_err(|error| StartError::Other(format!("cannot set up signal handling: {error}")))?;
 
@@ -179,7 +186,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     }
 
     let (exit_tx, exits) = crossbeam_channel::unbounded::<Exit>();
-    let reaper = crate::reaper::start_reaper(exit_tx.clone())
+    let reaper = Reaper::new(exit_tx.clone())
         .map_err(|error| StartError::Other(format!("cannot start the reaper: {error}")))?;
     let watcher = Watcher::start(exit_tx)
         .map_err(|error| StartError::Other(format!("cannot start the watcher: {error}")))?;
@@ -190,7 +197,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     let mut dirs = vec![root.manifests()];
     dirs.extend(options.manifest_dirs.iter().cloned());
     let started_at = now().0;
-    let mut daemon = Daemon {
+    let daemon = Daemon {
         root: root.clone(),
         dirs,
         engine: Engine::with_admin_state(admin),
@@ -200,7 +207,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         logs,
         contracts,
         watcher,
-        reaper,
+        reaper: reaper.handle(),
         methods: HashMap::new(),
         methods_by_instance: HashMap::new(),
         run_pids: HashMap::new(),
@@ -213,31 +220,71 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         internal: VecDeque::new(),
         stopping: false,
         repository_failing: false,
+        events_since_trim: 0,
+        burst_started: None,
         started_at,
         waiters: Vec::new(),
     };
-    daemon.recover();
-    daemon.initial_import();
-    daemon.flush();
-    daemon.logs.write_deferred();
-    release_free_memory();
+    // The engine forks every method from its own thread, so that this one, the reaper, has
+    // only orphans as its own children (`reaper.rs`).
+    let engine = std::thread::Builder::new()
+        .name("engine".into())
+        .stack_size(ENGINE_STACK)
+        .spawn(move || {
+            let _finish = FinishReaper(daemon.reaper.clone());
+            daemon.serve(&exits, &notes, &signals)
+        })
+        .map_err(|error| StartError::Other(format!("cannot start the engine thread: {error}")))?;
+    reaper.run();
+    match engine.join() {
+        Ok(result) => result,
+        Err(panic) => std::panic::resume_unwind(panic),
+    }
+}
 
-    let (call_tx, calls) = crossbeam_channel::unbounded::<Call>();
-    crate::control::start(&root.socket(), call_tx)
-        .map_err(|error| StartError::Other(format!("cannot open the control socket: {error}")))?;
-    eprintln!(
-        "svc.startd: running on {} (pid {}), {} instances",
-        root.dir().display(),
-        std::process::id(),
-        daemon.engine.statuses().len().saturating_sub(1)
-    );
-    let status = daemon.run_loop(&exits, &notes, &calls, &signals);
-    daemon.contracts.release_all();
-    let _ = std::fs::remove_file(root.socket());
-    Ok(status)
+/// The engine thread's stack (the main thread's usual 8 MiB; only what is used is resident).
+const ENGINE_STACK: usize = 8 * 1024 * 1024;
+
+/// Stops the reaper when the engine thread ends, however it ends.
+struct FinishReaper(ReaperHandle);
+
+impl Drop for FinishReaper {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
 }
 
 impl Daemon {
+    /// The engine thread: recovery, the initial import, the control socket, then the loop
+    /// until everything has stopped.
+    fn serve(
+        mut self,
+        exits: &Receiver<Exit>,
+        notes: &Receiver<Notification>,
+        signals: &Receiver<Received>,
+    ) -> Result<i32, StartError> {
+        self.recover();
+        self.initial_import();
+        self.flush();
+        self.logs.write_deferred();
+        release_free_memory();
+
+        let (call_tx, calls) = crossbeam_channel::unbounded::<Call>();
+        crate::control::start(&self.root.socket(), call_tx).map_err(|error| {
+            StartError::Other(format!("cannot open the control socket: {error}"))
+        })?;
+        eprintln!(
+            "svc.startd: running on {} (pid {}), {} instances",
+            self.root.dir().display(),
+            std::process::id(),
+            self.engine.statuses().len().saturating_sub(1)
+        );
+        let status = self.run_loop(exits, notes, &calls, signals);
+        self.contracts.release_all();
+        let _ = std::fs::remove_file(self.root.socket());
+        Ok(status)
+    }
+
     fn run_loop(
         &mut self,
         exits: &Receiver<Exit>,
@@ -278,6 +325,23 @@ impl Daemon {
             self.flush();
             self.logs.write_deferred();
             self.answer_waiters();
+            // After a burst (services coming up, a mass restart), once nothing more is
+            // waiting: what the burst freed goes back to the kernel. Events spread out (a
+            // restart now and then) are no burst: the count starts again each second, so
+            // the trim, which takes milliseconds with a large heap, never delays a restart.
+            let burst_started = *self.burst_started.get_or_insert_with(Instant::now);
+            if burst_started.elapsed() > BURST_WINDOW {
+                self.events_since_trim = 0;
+                self.burst_started = None;
+            } else if self.events_since_trim >= TRIM_AFTER_EVENTS
+                && exits.is_empty()
+                && notes.is_empty()
+                && calls.is_empty()
+            {
+                release_free_memory();
+                self.events_since_trim = 0;
+                self.burst_started = None;
+            }
         }
     }
 
@@ -291,6 +355,7 @@ impl Daemon {
         }
         self.internal.push_back(event);
         while let Some(event) = self.internal.pop_front() {
+            self.events_since_trim += 1;
             let actions = self.engine.handle(event, now());
             for action in actions {
                 self.execute(action);
@@ -417,7 +482,7 @@ impl Daemon {
         };
         match spawn::spawn(request) {
             Ok(pid) => {
-                self.reaper.child_created();
+                self.reaper.track(pid);
                 self.methods_by_instance
                     .entry(fmri.clone())
                     .or_default()
@@ -913,6 +978,23 @@ fn signal_group(pid: u32, signal: Signal) {
     let pid = nix::unistd::Pid::from_raw(pid as i32);
     let _ = nix::sys::signal::killpg(pid, signal);
     let _ = nix::sys::signal::kill(pid, signal);
+}
+
+/// Events within [`BURST_WINDOW`] after which, once idle, free memory is given back
+/// ([`release_free_memory`]): a burst, not the few events of one restart.
+const TRIM_AFTER_EVENTS: usize = 256;
+const BURST_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Large blocks (a manifest's text, its parsed tree, the tables of every instance) are
+/// mapped apart and returned to the kernel when freed. glibc raises this threshold to the
+/// size of any mapped block freed, after which such blocks come from the heap and leave it
+/// fragmented once freed; a fixed threshold keeps them apart.
+#[allow(unsafe_code)]
+fn tune_malloc() {
+    // SAFETY: mallopt only sets one of malloc's parameters, under malloc's own lock.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+    }
 }
 
 /// Gives the pages malloc holds free back to the kernel: parsing and importing every

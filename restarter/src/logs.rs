@@ -63,9 +63,9 @@ pub struct Logs {
     writing: Mutex<()>,
     inotify: Inotify,
     /// The files being watched, by watch descriptor.
-    watched: Mutex<HashMap<WatchDescriptor, PathBuf>>,
-    /// The same paths, to skip watching a file twice.
-    watched_paths: Mutex<HashSet<PathBuf>>,
+    watched: Mutex<HashMap<WatchDescriptor, Arc<Path>>>,
+    /// The same paths (shared, not copied), to skip watching a file twice.
+    watched_paths: Mutex<HashSet<Arc<Path>>>,
     /// Marker lines not written yet ([`Logs::marker_later`]), by file, in order.
     /// (A file's deferred lines, joined: only the order within a file matters.)
     deferred: Mutex<HashMap<PathBuf, String>>,
@@ -207,7 +207,7 @@ impl Logs {
                         // The file was deleted (or its file system unmounted): the kernel
                         // dropped the watch. The next `open` adds a new one.
                         if let Some(path) = watched.remove(&event.wd) {
-                            lock(&self.watched_paths).remove(&path);
+                            lock(&self.watched_paths).remove(&*path);
                         }
                     } else if let Some(path) = watched.get(&event.wd)
                         && !to_check.contains(path)
@@ -241,8 +241,9 @@ impl Logs {
         // the inode, so one watch lasts for the file's life.
         match self.inotify.add_watch(path, AddWatchFlags::IN_MODIFY) {
             Ok(descriptor) => {
-                lock(&self.watched).insert(descriptor, path.to_path_buf());
-                lock(&self.watched_paths).insert(path.to_path_buf());
+                let path: Arc<Path> = Arc::from(path);
+                lock(&self.watched).insert(descriptor, Arc::clone(&path));
+                lock(&self.watched_paths).insert(path);
             }
             // Out of watches (fs.inotify.max_user_watches): the file is still rotated when a
             // method opens it or a marker is written.

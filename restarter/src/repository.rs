@@ -440,6 +440,14 @@ impl Repository {
         )
     }
 
+    /// The stored text of the manifest imported from `path`, if there is one.
+    pub fn manifest_text(&self, path: &str) -> Result<Option<Vec<u8>>, RepositoryError> {
+        let rows = self.read_rows("SELECT text FROM manifest WHERE path = ?1", [path], |row| {
+            row.get(0).ok()
+        })?;
+        Ok(rows.into_iter().next())
+    }
+
     /// Every stored admin state, by FMRI.
     pub fn admin_states(&self) -> Result<Vec<(Fmri, AdminState)>, RepositoryError> {
         let sql = "SELECT fmri, enabled, maintenance FROM admin_state ORDER BY fmri";

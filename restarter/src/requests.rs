@@ -378,7 +378,7 @@ impl Daemon {
             .graph()
             .node(fmri)
             .and_then(|node| self.engine.graph().definition(node))
-            .and_then(|definition| definition.settings.template.as_ref())
+            .and_then(|definition| definition.settings.template.as_deref())
             .and_then(|template| template.common_name())
             .map(str::to_string);
         Some(InstanceInfo {

@@ -57,11 +57,16 @@ pub use method::{ProcessSettings, Resource, ResourceLimit};
 pub use reason::{ErrorClass, Reason};
 
 use crate::fmri::Fmri;
-use crate::graph::{DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, StateLookup};
-use crate::manifest::{BundleKind, EffectiveInstance, Service};
+use crate::graph::{
+    DependencyGraph, EntityStatus, Evaluator, GraphProblem, Memo, ServiceEntry, StateLookup,
+};
+use crate::manifest::{BundleKind, EffectiveInstance, Instance, Service, Settings};
 use crate::state::{State, Timestamp};
 use instance::{Record, Records, Work};
 use timer::Timers;
+
+/// Capacity of the evaluation queue kept between events.
+const QUEUE_KEPT: usize = 64;
 
 /// What the engine knows about one instance, for `svcs`, `svcs -x` and the repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,12 +102,10 @@ pub struct InstanceStatus {
 /// The state machine. See the module documentation for how to drive it.
 #[derive(Debug, Clone)]
 pub struct Engine {
-    /// Imported services, in import order.
-    services: Vec<Service>,
+    /// Imported services, in import order, composed.
+    services: Vec<Imported>,
     /// Services being deleted: kept in the graph until their instances have stopped.
     removing: FastSet<String>,
-    /// Service -> its instances' composed definitions (kept between graph builds).
-    effective: FastMap<String, Vec<Arc<EffectiveInstance>>>,
     /// Instance -> enabled as a profile says.
     profile_enabled: FastMap<Fmri, bool>,
     graph: DependencyGraph,
@@ -171,7 +174,6 @@ impl Engine {
         Engine {
             services: Vec::new(),
             removing: FastSet::default(),
-            effective: FastMap::default(),
             profile_enabled: FastMap::default(),
             graph,
             records,
@@ -302,11 +304,6 @@ impl Engine {
             })
     }
 
-    /// The services imported so far, in import order.
-    pub fn services(&self) -> &[Service] {
-        &self.services
-    }
-
     /// Satisfaction of `fmri`'s dependencies now, and whether they can be satisfied at all.
     pub fn satisfaction(
         &self,
@@ -354,6 +351,12 @@ impl Engine {
             self.queued.remove(&fmri);
             self.counters.evaluations += 1;
             self.evaluate(&fmri);
+        }
+        // An import queues every instance; what that took is given back once it is done
+        // rather than kept for the next one (a few entries at a time is the common case).
+        if self.queue.capacity() > QUEUE_KEPT {
+            self.queue = VecDeque::new();
+            self.queued = FastSet::default();
         }
     }
 
@@ -408,7 +411,7 @@ impl Engine {
             .collect();
         for service in services {
             self.removing.remove(&service.name);
-            self.effective.remove(&service.name);
+            let service = Imported::compose(service);
             match index.get(&service.name) {
                 Some(&i) => self.services[i] = service,
                 None => {
@@ -475,21 +478,14 @@ impl Engine {
 
     /// Builds the graph again from the imported services and reconciles the records.
     fn rebuild(&mut self) {
-        let cache = &mut self.effective;
         self.memo.clear();
         self.counters.graph_builds += 1;
-        self.graph = DependencyGraph::build_with(&self.services, |service| {
-            cache
-                .entry(service.name.clone())
-                .or_insert_with(|| {
-                    service
-                        .effective_instances()
-                        .into_iter()
-                        .map(Arc::new)
-                        .collect()
-                })
-                .clone()
-        });
+        self.graph =
+            DependencyGraph::build_composed(self.services.iter().map(|service| ServiceEntry {
+                name: &service.name,
+                instances: service.instances.clone(),
+                dependents: service.dependents.as_deref(),
+            }));
         let mut present: FastSet<Fmri> = FastSet::default();
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
         for node in nodes {
@@ -581,6 +577,62 @@ impl Engine {
             });
         }
         self.actions.push(Action::Forget { fmri: fmri.clone() });
+    }
+}
+
+/// An imported service as the engine keeps it: composed once, at its import (a re-import
+/// replaces it whole), without the parsed model, whose settings now live in the instances'
+/// definitions.
+#[derive(Debug, Clone)]
+struct Imported {
+    name: String,
+    /// Its instances' composed definitions, in order (shared with the graph and the records).
+    instances: Vec<Arc<EffectiveInstance>>,
+    /// What the graph reads of the service itself, only when it has some: the `<dependent>`
+    /// elements of the service and of its instances (with the instances' names).
+    dependents: Option<Box<Service>>,
+}
+
+impl Imported {
+    fn compose(service: Service) -> Imported {
+        let declares = !service.settings.dependents.is_empty()
+            || service
+                .instances
+                .iter()
+                .any(|instance| !instance.settings.dependents.is_empty());
+        let dependents = declares.then(|| {
+            let dependents = |settings: &Settings| Settings {
+                dependents: settings.dependents.clone(),
+                ..Settings::default()
+            };
+            Box::new(Service {
+                name: service.name.clone(),
+                kind: service.kind,
+                version: None,
+                create_default_instance: service.create_default_instance,
+                single_instance: service.single_instance,
+                settings: dependents(&service.settings),
+                instances: service
+                    .instances
+                    .iter()
+                    .map(|instance| Instance {
+                        name: instance.name.clone(),
+                        enabled: instance.enabled,
+                        settings: dependents(&instance.settings),
+                    })
+                    .collect(),
+                stability: None,
+            })
+        });
+        let name = service.name.clone();
+        let composed = service.into_effective_instances();
+        let mut instances = Vec::with_capacity(composed.len());
+        instances.extend(composed.into_iter().map(Arc::new));
+        Imported {
+            name,
+            instances,
+            dependents,
+        }
     }
 }
 

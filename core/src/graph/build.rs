@@ -9,7 +9,7 @@ use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
-use super::{DependencyGraph, DependencyGroup, GraphProblem, Target, Vertex, cycle};
+use super::{DependencyGraph, DependencyGroup, GraphProblem, ServiceEntry, Target, Vertex, cycle};
 use crate::fast_hash::FastMap;
 use crate::fmri::{Fmri, FmriKind};
 use crate::manifest::effective::{EffectiveInstance, STARTD_FMRI};
@@ -19,26 +19,27 @@ use crate::manifest::{Dependency, Service};
 const STARTD_SERVICE: &str = "system/svc/restarter";
 
 /// Builds the graph of `services` (in import order) with their composed definitions.
-pub(super) fn build(
-    services: Vec<&Service>,
-    effective: &mut impl FnMut(&Service) -> Vec<Arc<EffectiveInstance>>,
-) -> DependencyGraph {
+pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
     let mut builder = Builder::default();
-    // Room for an instance, a few groups and their targets per service, so the vectors
-    // behind the graph are not copied as they grow.
+    // Room for the instances, their groups and the groups' targets, so the vectors behind
+    // the graph are not copied as they grow (trimmed in `finish`).
+    let instances: usize = services.iter().map(|entry| entry.instances.len()).sum();
     let dependencies: usize = services
         .iter()
-        .map(|service| service.settings.dependencies.len() + 1)
+        .flat_map(|entry| &entry.instances)
+        .map(|definition| definition.settings.dependencies.len())
         .sum();
     builder.graph = DiGraph::with_capacity(
-        services.len() + 2 * dependencies + 1,
-        3 * dependencies + services.len(),
+        instances + 2 * dependencies + 1,
+        3 * dependencies + instances,
     );
     builder.add_startd();
-    for service in &services {
-        builder.add_service(service, effective(service));
+    let mut declaring = Vec::new();
+    for entry in services {
+        builder.add_service(entry.name, entry.instances);
+        declaring.extend(entry.dependents);
     }
-    builder.add_dependents(&services);
+    builder.add_dependents(&declaring);
     builder.add_dependencies();
     builder.finish()
 }
@@ -210,10 +211,10 @@ impl Builder {
         });
     }
 
-    fn add_service(&mut self, service: &Service, effective: Vec<Arc<EffectiveInstance>>) {
-        if service.name.trim_start_matches('/') == STARTD_SERVICE {
+    fn add_service(&mut self, name: &str, effective: Vec<Arc<EffectiveInstance>>) {
+        if name.trim_start_matches('/') == STARTD_SERVICE {
             self.problem(
-                format!("svc:/{}", service.name),
+                format!("svc:/{name}"),
                 "svc.startd is built in; a manifest cannot redefine it",
             );
             return;
@@ -495,7 +496,10 @@ impl Builder {
         }
     }
 
-    fn finish(self) -> DependencyGraph {
+    fn finish(mut self) -> DependencyGraph {
+        self.graph.shrink_to_fit();
+        self.instances.shrink_to_fit();
+        self.problems.shrink_to_fit();
         let adjacency = Adjacency::of(&self.graph);
         let mut graph = DependencyGraph {
             adjacency,

@@ -82,6 +82,18 @@ pub enum Target {
     File(NodeIndex),
 }
 
+/// One service as the graph build reads it.
+#[derive(Debug)]
+pub struct ServiceEntry<'a> {
+    /// The service's name (`network/dhcp`).
+    pub name: &'a str,
+    /// Its instances' composed definitions, in order.
+    pub instances: Vec<Arc<EffectiveInstance>>,
+    /// The service as parsed, for its `<dependent>` elements and its instances'; `None`
+    /// when it declares none.
+    pub dependents: Option<&'a Service>,
+}
+
 /// Something in the imported services the graph could not use as written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GraphProblem {
@@ -131,13 +143,29 @@ impl DependencyGraph {
     }
 
     /// [`DependencyGraph::build`] with the instances' composed definitions supplied by the
-    /// caller (the engine keeps them between builds, so a re-import composes only what
-    /// changed).
+    /// caller.
     pub fn build_with<'a>(
         services: impl IntoIterator<Item = &'a Service>,
         mut effective: impl FnMut(&Service) -> Vec<Arc<EffectiveInstance>>,
     ) -> DependencyGraph {
-        build::build(services.into_iter().collect(), &mut effective)
+        build::build(
+            services
+                .into_iter()
+                .map(|service| ServiceEntry {
+                    name: &service.name,
+                    instances: effective(service),
+                    dependents: Some(service),
+                })
+                .collect(),
+        )
+    }
+
+    /// The graph of services already composed (the engine composes each service once, at
+    /// its import, and keeps only the composed definitions).
+    pub fn build_composed<'a>(
+        services: impl IntoIterator<Item = ServiceEntry<'a>>,
+    ) -> DependencyGraph {
+        build::build(services.into_iter().collect())
     }
 
     /// svc.startd's own instance.

@@ -107,7 +107,7 @@ impl Service {
     /// Every instance of this service with the service's settings composed in, in document
     /// order; the instance `create_default_instance` implies comes first.
     pub fn effective_instances(&self) -> Vec<EffectiveInstance> {
-        let mut instances = Vec::new();
+        let mut instances = Vec::with_capacity(self.instances.len() + 1);
         if let Some(enabled) = self.create_default_instance
             && !self
                 .instances
@@ -138,6 +138,53 @@ impl Service {
                 settings: compose(&self.settings, &instance.settings),
             });
         }
+        instances
+    }
+
+    /// [`Service::effective_instances`], consuming the service: the service's own settings
+    /// move into the instance `create_default_instance` implies instead of being copied, and
+    /// every vector is trimmed to its length, so a long-lived engine keeps one compact copy.
+    pub fn into_effective_instances(self) -> Vec<EffectiveInstance> {
+        let implied_default = self.create_default_instance.filter(|_| {
+            !self
+                .instances
+                .iter()
+                .any(|instance| instance.name == "default")
+        });
+        let mut instances = Vec::with_capacity(self.instances.len() + 1);
+        for instance in &self.instances {
+            // A name declared twice is an error validation reports; the first one counts.
+            if instances
+                .iter()
+                .any(|existing: &EffectiveInstance| existing.instance == instance.name)
+            {
+                continue;
+            }
+            let mut settings = compose(&self.settings, &instance.settings);
+            settings.shrink_to_fit();
+            instances.push(EffectiveInstance {
+                service: self.name.clone(),
+                instance: instance.name.clone(),
+                service_kind: self.kind,
+                enabled: instance.enabled,
+                settings,
+            });
+        }
+        if let Some(enabled) = implied_default {
+            let mut settings = self.settings;
+            settings.shrink_to_fit();
+            instances.insert(
+                0,
+                EffectiveInstance {
+                    service: self.name,
+                    instance: "default".to_string(),
+                    service_kind: self.kind,
+                    enabled: Some(enabled),
+                    settings,
+                },
+            );
+        }
+        instances.shrink_to_fit();
         instances
     }
 }
@@ -275,6 +322,33 @@ mod tests {
         </instance>
       </service>
     </service_bundle>"#;
+
+    #[test]
+    fn composing_by_value_gives_the_same_instances() {
+        let with_default = TWO_INSTANCES.replace(
+            "<instance name='v4' enabled='true'/>",
+            "<create_default_instance enabled='false'/><instance name='v4' enabled='true'/>",
+        );
+        for xml in [TWO_INSTANCES, with_default.as_str()] {
+            let parsed = parse("test.xml", xml.as_bytes());
+            assert!(parsed.is_valid(), "{:#?}", parsed.diagnostics);
+            let service = parsed.bundle.unwrap().services.remove(0);
+            let borrowed = service.effective_instances();
+            assert_eq!(service.into_effective_instances(), borrowed);
+        }
+        assert_eq!(
+            parse("test.xml", with_default.as_bytes())
+                .bundle
+                .unwrap()
+                .services
+                .remove(0)
+                .into_effective_instances()
+                .iter()
+                .map(|instance| instance.instance.as_str())
+                .collect::<Vec<_>>(),
+            ["default", "v4", "v6"]
+        );
+    }
 
     #[test]
     fn instances_inherit_service_settings() {

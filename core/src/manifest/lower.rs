@@ -534,7 +534,7 @@ impl<'a> Lowerer<'a> {
                     .notification_parameters
                     .push(self.notification_parameters(at));
             }
-            "template" => settings.template = Some(self.template(at)),
+            "template" => settings.template = Some(Box::new(self.template(at))),
             "stability" if parent == "instance" => {
                 self.warning(at, "<stability> on an instance is ignored".to_string());
             }

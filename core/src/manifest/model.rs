@@ -114,7 +114,44 @@ pub struct Settings {
     pub notification_parameters: Vec<NotificationParameters>,
     /// `<template>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub template: Option<Template>,
+    pub template: Option<Box<Template>>,
+}
+
+impl Settings {
+    /// Trims every vector to its length (the parser grows them as elements come), for
+    /// settings that are kept for long.
+    pub fn shrink_to_fit(&mut self) {
+        fn properties(list: &mut Vec<Property>) {
+            for property in list.iter_mut() {
+                property.values.shrink_to_fit();
+            }
+            list.shrink_to_fit();
+        }
+        for dependency in &mut self.dependencies {
+            dependency.targets.shrink_to_fit();
+            properties(&mut dependency.properties);
+        }
+        self.dependencies.shrink_to_fit();
+        for dependent in &mut self.dependents {
+            properties(&mut dependent.properties);
+        }
+        self.dependents.shrink_to_fit();
+        if let Some(context) = &mut self.method_context {
+            context.environment.shrink_to_fit();
+        }
+        for method in &mut self.exec_methods {
+            if let Some(context) = &mut method.method_context {
+                context.environment.shrink_to_fit();
+            }
+            properties(&mut method.properties);
+        }
+        self.exec_methods.shrink_to_fit();
+        for group in &mut self.property_groups {
+            properties(&mut group.properties);
+        }
+        self.property_groups.shrink_to_fit();
+        self.notification_parameters.shrink_to_fit();
+    }
 }
 
 /// `grouping=` of a dependency (smf(7); satisfaction rules live in the graph).
