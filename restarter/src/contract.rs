@@ -485,6 +485,12 @@ impl Contracts {
     /// Every process of the instance: members, its cgroup's processes and their
     /// descendants (from `tree`, one reading of `/proc` for many instances), pid order.
     pub fn processes(&self, fmri: &Fmri, tree: &proc::Tree) -> Vec<u32> {
+        tree.with_descendants(&self.roots(fmri))
+    }
+
+    /// The processes an instance's process list starts from: its members and its cgroup's
+    /// processes (their descendants are the rest).
+    pub fn roots(&self, fmri: &Fmri) -> Vec<u32> {
         let Some(contract) = self.contracts.get(fmri) else {
             return Vec::new();
         };
@@ -492,7 +498,7 @@ impl Contracts {
         if let Some(cgroups) = &self.cgroups {
             roots.extend(cgroups.procs(fmri));
         }
-        tree.with_descendants(&roots)
+        roots
     }
 
     /// The instance's contract id as `svcs` shows it (`CTID`): its cgroup's inode (the

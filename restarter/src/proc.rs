@@ -100,6 +100,23 @@ pub fn environment_variable(pid: u32, name: &str) -> Option<String> {
     })
 }
 
+/// The children of every thread of `pid` (`/proc/PID/task/*/children`).
+fn children(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let mut kids = Vec::new();
+    for task in tasks.flatten() {
+        if let Ok(text) = std::fs::read_to_string(task.path().join("children")) {
+            kids.extend(
+                text.split_whitespace()
+                    .filter_map(|kid| kid.parse::<u32>().ok()),
+            );
+        }
+    }
+    kids
+}
+
 /// Every live process, read once from `/proc`: who is whose parent, and each one's stat.
 #[derive(Debug, Default)]
 pub struct Tree {
@@ -125,6 +142,26 @@ impl Tree {
                     tree.stats.insert(pid, stat);
                 }
             }
+        }
+        tree
+    }
+
+    /// Only `roots` and their descendants, found through `/proc/PID/task/*/children`: for a
+    /// few instances this reads a few files where [`Tree::read`] reads every process.
+    pub fn around(roots: &[u32]) -> Tree {
+        let mut tree = Tree::default();
+        let mut queue: Vec<u32> = roots.to_vec();
+        while let Some(pid) = queue.pop() {
+            if tree.stats.contains_key(&pid) {
+                continue;
+            }
+            let Some(stat) = stat(pid).filter(|stat| stat.state != 'Z') else {
+                continue;
+            };
+            tree.stats.insert(pid, stat);
+            let kids = children(pid);
+            queue.extend(&kids);
+            tree.children.entry(pid).or_default().extend(kids);
         }
         tree
     }
@@ -172,5 +209,6 @@ mod tests {
         assert!(start_ticks(me).is_some());
         assert!(environment_variable(me, "PATH").is_some() || std::env::var("PATH").is_err());
         assert!(Tree::read().with_descendants(&[me]).contains(&me));
+        assert!(Tree::around(&[me]).with_descendants(&[me]).contains(&me));
     }
 }

@@ -16,6 +16,9 @@ use smf_core::state::{State, Timestamp};
 use crate::daemon::Daemon;
 use crate::proc;
 
+/// Up to this many instances listed, only their processes are read from `/proc`.
+const FEW_INSTANCES: usize = 16;
+
 impl Daemon {
     /// The answer to one request.
     pub(crate) fn answer(&mut self, request: Request) -> Response {
@@ -35,11 +38,12 @@ impl Daemon {
                     instances = self.related(&instances, relation);
                 }
                 self.attribute_orphans();
-                // One reading of /proc for every instance listed.
-                let tree = proc::Tree::read();
+                // Many instances: one reading of all /proc. A few: only their processes'
+                // subtrees (svcs -p web at 10,000 services need not read 10,000 stats).
+                let whole = (instances.len() > FEW_INSTANCES).then(proc::Tree::read);
                 let instances = instances
                     .iter()
-                    .filter_map(|fmri| self.info(fmri, &tree, detail))
+                    .filter_map(|fmri| self.info(fmri, whole.as_ref(), detail))
                     .collect();
                 Response::Instances { instances, errors }
             }
@@ -350,8 +354,18 @@ impl Daemon {
             .is_some_and(|(_, possible)| possible == Satisfaction::Unsatisfiable)
     }
 
-    fn info(&self, fmri: &Fmri, tree: &proc::Tree, detail: bool) -> Option<InstanceInfo> {
+    fn info(&self, fmri: &Fmri, whole: Option<&proc::Tree>, detail: bool) -> Option<InstanceInfo> {
         let status = self.engine.status(fmri)?;
+        let around;
+        let tree = match whole {
+            Some(tree) => tree,
+            None => {
+                let mut roots = self.contracts.roots(fmri);
+                roots.extend_from_slice(self.methods_of(fmri));
+                around = proc::Tree::around(&roots);
+                &around
+            }
+        };
         let mut pids = self.contracts.processes(fmri, tree);
         let methods = self.methods_of(fmri);
         if !methods.is_empty() {
