@@ -147,3 +147,34 @@ fn without_a_daemon_svcs_says_so_and_exits_1() {
     let result = outcome(root.path(), &output);
     insta::assert_snapshot!("error_no_daemon", transcript(&["svcs"], &result));
 }
+
+#[test]
+fn long_form_shows_the_readiness_status_a_service_reported() {
+    use smf_tests::daemon::{Daemon, bundle, service};
+    let notify = smf_tests::binary("smf-notify");
+    let ready = "<property_group name='startd' type='framework'><propval name='duration' type='astring' value='child'/><propval name='readiness' type='astring' value='notify'/></property_group>";
+    let start = format!(
+        "/bin/sh -c \"{} READY=1 STATUS=&apos;serving 3 clients&apos;; exec /bin/sleep 1000\"",
+        notify.display()
+    );
+    let xml = bundle(&[service("site/db", true, &start, ready)]);
+    let daemon = Daemon::start(&[("db.xml", &xml)]);
+    daemon.wait_for("db ready with its status", |d| {
+        d.info("svc:/site/db:default").is_some_and(|i| {
+            i.status.state == smf_core::state::State::Online
+                && i.status.status_text.as_deref() == Some("serving 3 clients")
+        })
+    });
+    daemon.remember(&daemon.pids("svc:/site/db:default"));
+    let (status, stdout, _) = run(&daemon, "svcs", &["-l", "site/db"]);
+    assert_eq!(status, 0);
+    assert!(
+        stdout.contains("\nstatus       serving 3 clients\n"),
+        "{stdout}"
+    );
+    let (_, json, _) = run(&daemon, "svcs", &["--json", "site/db"]);
+    assert!(
+        json.contains("\"status_text\": \"serving 3 clients\""),
+        "{json}"
+    );
+}
