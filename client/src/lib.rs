@@ -124,6 +124,6 @@ impl Client {
             error,
         };
         protocol::write_line(&mut self.writer, request).map_err(|e| broken(LineError::Io(e)))?;
-        protocol::read_line(&mut self.reader).map_err(broken)
+        protocol::read_line_limited(&mut self.reader, protocol::MAX_RESPONSE_LINE).map_err(broken)
     }
 }

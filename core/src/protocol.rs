@@ -15,9 +15,14 @@ use crate::fmri::Fmri;
 use crate::manifest::{Grouping, RestartOn};
 use crate::state::{State, Timestamp};
 
-/// The longest request or response line accepted, newline included. A longer one is refused
+/// The longest request line svc.startd accepts, newline included. A longer one is refused
 /// without being read to its end.
 pub const MAX_LINE: usize = 1 << 20;
+
+/// The longest response line a client accepts: a listing of every instance with its
+/// processes is ~0.5 KiB per instance, so 10,000 services answer with ~5 MiB. The daemon is
+/// trusted; the limit only keeps a client from growing without bound on a broken stream.
+pub const MAX_RESPONSE_LINE: usize = 1 << 30;
 
 /// A request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -439,9 +444,9 @@ pub enum LineError {
     /// The peer closed the connection before a whole line.
     #[error("connection closed")]
     Closed,
-    /// The line is longer than [`MAX_LINE`].
-    #[error("line longer than {MAX_LINE} bytes")]
-    TooLong,
+    /// The line is longer than the limit ([`MAX_LINE`] for requests).
+    #[error("line longer than {0} bytes")]
+    TooLong(usize),
     /// Not UTF-8 or not the expected JSON.
     #[error("malformed message: {0}")]
     Malformed(String),
@@ -453,6 +458,14 @@ pub enum LineError {
 /// Reads one line (at most [`MAX_LINE`] bytes) and decodes it. End of input before any byte
 /// is [`LineError::Closed`]; a line cut short by the end of input is malformed.
 pub fn read_line<T: for<'de> Deserialize<'de>>(reader: &mut impl BufRead) -> Result<T, LineError> {
+    read_line_limited(reader, MAX_LINE)
+}
+
+/// [`read_line`] with another limit (clients read responses with [`MAX_RESPONSE_LINE`]).
+pub fn read_line_limited<T: for<'de> Deserialize<'de>>(
+    reader: &mut impl BufRead,
+    limit: usize,
+) -> Result<T, LineError> {
     let mut line = Vec::new();
     loop {
         let available = match reader.fill_buf() {
@@ -471,8 +484,8 @@ pub fn read_line<T: for<'de> Deserialize<'de>>(reader: &mut impl BufRead) -> Res
             Some(end) => (end + 1, true),
             None => (available.len(), false),
         };
-        if line.len() + taken > MAX_LINE {
-            return Err(LineError::TooLong);
+        if line.len() + taken > limit {
+            return Err(LineError::TooLong(limit));
         }
         line.extend_from_slice(&available[..taken]);
         reader.consume(taken);
@@ -567,6 +580,18 @@ mod tests {
         }
         let long = vec![b'x'; MAX_LINE + 10];
         let result = read_line::<Request>(&mut std::io::Cursor::new(long));
-        assert!(matches!(result, Err(LineError::TooLong)));
+        assert!(matches!(result, Err(LineError::TooLong(MAX_LINE))));
+        // A client reads a large response (a listing of 10,000 services) whole.
+        let mut big = serde_json::to_vec(&Response::Instances {
+            instances: Vec::new(),
+            errors: vec!["x".repeat(MAX_LINE * 2)],
+        })
+        .expect("encode");
+        big.push(b'\n');
+        let read: Response =
+            read_line_limited(&mut std::io::Cursor::new(big), MAX_RESPONSE_LINE).expect("read");
+        assert!(
+            matches!(read, Response::Instances { errors, .. } if errors[0].len() == MAX_LINE * 2)
+        );
     }
 }

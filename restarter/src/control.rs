@@ -111,7 +111,7 @@ fn serve(stream: UnixStream, calls: &Sender<Call>) {
             }
             Err(LineError::Closed) => return,
             Err(LineError::Io(_)) => return,
-            Err(LineError::TooLong) => {
+            Err(LineError::TooLong(_)) => {
                 let _ = protocol::write_line(
                     &mut writer,
                     &Response::error(

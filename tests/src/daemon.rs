@@ -149,7 +149,7 @@ impl Daemon {
         let mut writer = stream.try_clone().ok()?;
         protocol::write_line(&mut writer, request).ok()?;
         let mut reader = BufReader::new(stream);
-        protocol::read_line(&mut reader).ok()
+        protocol::read_line_limited(&mut reader, protocol::MAX_RESPONSE_LINE).ok()
     }
 
     /// Sends a request.
