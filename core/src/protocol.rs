@@ -24,6 +24,10 @@ pub const MAX_LINE: usize = 1 << 20;
 /// trusted; the limit only keeps a client from growing without bound on a broken stream.
 pub const MAX_RESPONSE_LINE: usize = 1 << 30;
 
+fn yes() -> bool {
+    true
+}
+
 /// A request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "request")]
@@ -42,6 +46,10 @@ pub enum Request {
         /// Add [`InstanceInfo::detail`] (`svcs -l`, `svccfg listprop`).
         #[serde(default)]
         detail: bool,
+        /// Fill in each instance's processes and contract id (the default); plain `svcs`
+        /// needs neither, and at 10,000 services finding them is most of the answer's cost.
+        #[serde(default = "yes")]
+        processes: bool,
     },
     /// `svcs -x`: explanations of the instances matching `patterns`, or of every instance
     /// that is not running as it should when empty.
@@ -113,6 +121,7 @@ impl Request {
             patterns,
             relation: None,
             detail: false,
+            processes: true,
         }
     }
 
@@ -516,6 +525,7 @@ mod tests {
                 patterns: vec!["dhcp".into()],
                 relation: Some(Relation::Dependents),
                 detail: true,
+                processes: false,
             },
             Request::Admin {
                 action: AdminAction::Mark {

@@ -32,18 +32,24 @@ impl Daemon {
                 patterns,
                 relation,
                 detail,
+                processes,
             } => {
                 let (mut instances, errors) = self.select(&patterns);
                 if let Some(relation) = relation {
                     instances = self.related(&instances, relation);
                 }
-                self.attribute_orphans();
                 // Many instances: one reading of all /proc. A few: only their processes'
                 // subtrees (svcs -p web at 10,000 services need not read 10,000 stats).
-                let whole = (instances.len() > FEW_INSTANCES).then(proc::Tree::read);
+                // None at all when the processes are not asked for.
+                let whole = if processes {
+                    self.attribute_orphans();
+                    (instances.len() > FEW_INSTANCES).then(proc::Tree::read)
+                } else {
+                    None
+                };
                 let instances = instances
                     .iter()
-                    .filter_map(|fmri| self.info(fmri, whole.as_ref(), detail))
+                    .filter_map(|fmri| self.info(fmri, processes, whole.as_ref(), detail))
                     .collect();
                 Response::Instances { instances, errors }
             }
@@ -354,11 +360,21 @@ impl Daemon {
             .is_some_and(|(_, possible)| possible == Satisfaction::Unsatisfiable)
     }
 
-    fn info(&self, fmri: &Fmri, whole: Option<&proc::Tree>, detail: bool) -> Option<InstanceInfo> {
+    fn info(
+        &self,
+        fmri: &Fmri,
+        with_processes: bool,
+        whole: Option<&proc::Tree>,
+        detail: bool,
+    ) -> Option<InstanceInfo> {
         let status = self.engine.status(fmri)?;
         let around;
         let tree = match whole {
             Some(tree) => tree,
+            None if !with_processes => {
+                around = proc::Tree::default();
+                &around
+            }
             None => {
                 let mut roots = self.contracts.roots(fmri);
                 roots.extend_from_slice(self.methods_of(fmri));

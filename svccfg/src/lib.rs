@@ -304,6 +304,7 @@ fn listprop(
         patterns: vec![fmri.to_string()],
         relation: None,
         detail: true,
+        processes: false,
     };
     let instances = match call(root, &request, fmri, err) {
         Ok(Response::Instances { instances, .. }) => instances,

@@ -212,6 +212,17 @@ fn list(
         patterns: args.operands.clone(),
         relation,
         detail: args.long,
+        // Processes (and CTID, from them) only where they are shown.
+        processes: args.processes
+            || args.verbose
+            || args.long
+            || args.json
+            || args
+                .columns
+                .iter()
+                .chain(&args.sort)
+                .chain(&args.sort_descending)
+                .any(|column| column.eq_ignore_ascii_case("ctid")),
     };
     let (mut instances, errors) = match call(client, &request, err)? {
         Response::Instances { instances, errors } => (instances, errors),

@@ -194,6 +194,7 @@ fn described(daemon: &Daemon) -> Vec<InstanceInfo> {
         patterns: vec!["svc:/site/app".into()],
         relation: None,
         detail: true,
+        processes: true,
     }) {
         Response::Instances { instances, .. } => instances,
         other => panic!("unexpected answer: {other:?}"),
@@ -491,6 +492,7 @@ fn setprop_is_kept_and_applied_at_refresh() {
         patterns: vec![fmri.into()],
         relation: None,
         detail: true,
+        processes: true,
     }) {
         Response::Instances { mut instances, .. } => instances.remove(0).detail,
         other => panic!("unexpected answer: {other:?}"),
