@@ -35,7 +35,9 @@ use std::io::BufReader;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
-use smf_core::protocol::{self, LineError, Request, Response};
+use std::io::Write;
+
+use smf_core::protocol::{self, ErrorKind, LineError, Request, Response};
 
 /// The root: `explicit`, else `$SMF_ROOT`, else `/var/svc` for uid 0 and
 /// `$XDG_STATE_HOME/smf` (fallback `~/.local/state/smf`) for everyone else. Made absolute.
@@ -126,4 +128,51 @@ impl Client {
         protocol::write_line(&mut self.writer, request).map_err(|e| broken(LineError::Io(e)))?;
         protocol::read_line_limited(&mut self.reader, protocol::MAX_RESPONSE_LINE).map_err(broken)
     }
+}
+
+/// The exit status of a tool whose request failed (SMF's tools all use 1).
+pub const FAILED: u8 = 1;
+
+/// Sends `request` for `tool` and words what went wrong on `err`, as SMF's tools do: a
+/// permission refusal once per name the user gave (`svcadm: NAME: Permission denied.`), any
+/// other refusal line by line, a broken or missing daemon in one line. The error is the exit
+/// status ([`FAILED`]).
+pub fn ask(
+    client: &mut Client,
+    request: &Request,
+    tool: &str,
+    names: &[&str],
+    err: &mut impl Write,
+) -> Result<Response, u8> {
+    match client.call(request) {
+        Ok(Response::Error {
+            kind: ErrorKind::PermissionDenied,
+            ..
+        }) if !names.is_empty() => {
+            for name in names {
+                let _ = writeln!(err, "{tool}: {name}: Permission denied.");
+            }
+            Err(FAILED)
+        }
+        Ok(Response::Error { message, .. }) => {
+            for line in message.lines() {
+                let _ = writeln!(err, "{tool}: {line}");
+            }
+            Err(FAILED)
+        }
+        Ok(response) => Ok(response),
+        Err(error) => {
+            let _ = writeln!(err, "{tool}: {error}");
+            Err(FAILED)
+        }
+    }
+}
+
+/// Words an answer of the wrong kind (a daemon of another version) and returns [`FAILED`].
+pub fn unexpected(tool: &str, response: &Response, err: &mut impl Write) -> u8 {
+    let _ = writeln!(
+        err,
+        "{tool}: unexpected answer from svc.startd: {response:?}"
+    );
+    FAILED
 }

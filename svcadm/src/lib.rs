@@ -22,7 +22,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use smf_client::Client;
 use smf_core::engine::MarkState;
 use smf_core::protocol::{
-    AdminAction, AdminOutcome, ErrorKind, Request, Response, WaitGoal, WaitOutcome, WaitResult,
+    AdminAction, AdminOutcome, Request, Response, WaitGoal, WaitOutcome, WaitResult,
 };
 use smf_core::state::State;
 
@@ -200,9 +200,10 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> u8 {
         action: action.clone(),
         patterns: fmris.clone(),
     };
-    let (outcomes, errors) = match call(&mut client, &request, fmris, err) {
+    let names: Vec<&str> = fmris.iter().map(String::as_str).collect();
+    let (outcomes, errors) = match smf_client::ask(&mut client, &request, "svcadm", &names, err) {
         Ok(Response::Done { outcomes, errors }) => (outcomes, errors),
-        Ok(other) => return unexpected(&other, err),
+        Ok(other) => return smf_client::unexpected("svcadm", &other, err),
         Err(status) => return status,
     };
     let mut status = 0;
@@ -220,60 +221,22 @@ pub fn run(args: &Args, out: &mut impl Write, err: &mut impl Write) -> u8 {
     }
     if let Some(goal) = wait {
         let fmris = outcomes.iter().map(|o| o.fmri.to_string()).collect();
-        let names: Vec<String> = Vec::new();
-        match call(&mut client, &Request::Wait { fmris, goal }, &names, err) {
+        match smf_client::ask(
+            &mut client,
+            &Request::Wait { fmris, goal },
+            "svcadm",
+            &[],
+            err,
+        ) {
             Ok(Response::Waited { results }) => {
                 let waited = wait_status(&results, err);
                 status = status.max(waited);
             }
-            Ok(other) => return unexpected(&other, err),
+            Ok(other) => return smf_client::unexpected("svcadm", &other, err),
             Err(status) => return status,
         }
     }
     status
-}
-
-/// Sends `request`; a refusal or a broken connection is worded on `err` (a permission
-/// refusal once per name the user gave, as svcadm does) and is exit status 1.
-fn call(
-    client: &mut Client,
-    request: &Request,
-    names: &[String],
-    err: &mut impl Write,
-) -> Result<Response, u8> {
-    match client.call(request) {
-        Ok(Response::Error {
-            kind: ErrorKind::PermissionDenied,
-            message,
-        }) => {
-            if names.is_empty() {
-                let _ = writeln!(err, "svcadm: {message}");
-            }
-            for name in names {
-                let _ = writeln!(err, "svcadm: {name}: Permission denied.");
-            }
-            Err(1)
-        }
-        Ok(Response::Error { message, .. }) => {
-            for line in message.lines() {
-                let _ = writeln!(err, "svcadm: {line}");
-            }
-            Err(1)
-        }
-        Ok(response) => Ok(response),
-        Err(error) => {
-            let _ = writeln!(err, "svcadm: {error}");
-            Err(1)
-        }
-    }
-}
-
-fn unexpected(response: &Response, err: &mut impl Write) -> u8 {
-    let _ = writeln!(
-        err,
-        "svcadm: unexpected answer from svc.startd: {response:?}"
-    );
-    1
 }
 
 /// svcadm's complaint when the action did not apply to the instance as it was.

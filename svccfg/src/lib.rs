@@ -35,7 +35,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use smf_client::Client;
 use smf_core::fmri::Fmri;
-use smf_core::protocol::{ErrorKind, Request, Response};
+use smf_core::protocol::{Request, Response};
 
 /// svccfg's command line.
 #[derive(Debug, Parser)]
@@ -352,35 +352,17 @@ fn call(
     subject: &str,
     err: &mut impl Write,
 ) -> Result<Response, u8> {
-    let answer = Client::connect(root).and_then(|mut client| client.call(request));
-    match answer {
-        Ok(Response::Error {
-            kind: ErrorKind::PermissionDenied,
-            ..
-        }) => {
-            let _ = writeln!(err, "svccfg: {subject}: Permission denied.");
-            Err(1)
-        }
-        Ok(Response::Error { message, .. }) => {
-            for line in message.lines() {
-                let _ = writeln!(err, "svccfg: {line}");
-            }
-            Err(1)
-        }
-        Ok(response) => Ok(response),
+    match Client::connect(root) {
+        Ok(mut client) => smf_client::ask(&mut client, request, "svccfg", &[subject], err),
         Err(error) => {
             let _ = writeln!(err, "svccfg: {error}");
-            Err(1)
+            Err(smf_client::FAILED)
         }
     }
 }
 
 fn unexpected(response: &Response, err: &mut impl Write) -> u8 {
-    let _ = writeln!(
-        err,
-        "svccfg: unexpected answer from svc.startd: {response:?}"
-    );
-    1
+    smf_client::unexpected("svccfg", response, err)
 }
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use smf_client::Client;
-use smf_core::protocol::{ErrorKind, InstanceInfo, Relation, Request, Response};
+use smf_core::protocol::{InstanceInfo, Relation, Request, Response};
 
 /// svcs's command line.
 #[derive(Debug, Parser)]
@@ -177,20 +177,7 @@ pub(crate) fn call(
     request: &Request,
     err: &mut impl Write,
 ) -> Result<Response, Failure> {
-    match client.call(request) {
-        Ok(Response::Error { kind, message }) => {
-            let _ = match kind {
-                ErrorKind::NoMatch => writeln!(err, "svcs: {message}"),
-                _ => writeln!(err, "svcs: svc.startd: {message}"),
-            };
-            Err(Failure(1))
-        }
-        Ok(response) => Ok(response),
-        Err(error) => {
-            let _ = writeln!(err, "svcs: {error}");
-            Err(Failure(1))
-        }
-    }
+    smf_client::ask(client, request, "svcs", &[], err).map_err(Failure)
 }
 
 /// Every form but `-x`.

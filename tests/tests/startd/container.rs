@@ -67,19 +67,13 @@ impl Container {
         nix::sys::signal::kill(pid, signal).expect("svc.startd can be signalled");
     }
 
-    /// The children of PID 1 that are zombies (exited, not reaped).
-    fn zombies(&self) -> Vec<u32> {
-        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", self.init))
-            .unwrap_or_default();
-        let mut zombies = Vec::new();
-        // Orphans are re-parented to the thread group, so every thread's list counts.
+    /// Every child process of PID 1 (each thread's list: orphans are re-parented to the
+    /// thread group), zombies included, with its `stat` line.
+    fn children(&self) -> Vec<(u32, String)> {
         let tasks = std::fs::read_dir(format!("/proc/{}/task", self.init))
             .map(|dir| dir.flatten().map(|e| e.path()).collect::<Vec<_>>())
             .unwrap_or_default();
-        let mut pids: Vec<u32> = children
-            .split_whitespace()
-            .filter_map(|p| p.parse().ok())
-            .collect();
+        let mut pids: Vec<u32> = Vec::new();
         for task in tasks {
             let text = std::fs::read_to_string(task.join("children")).unwrap_or_default();
             pids.extend(
@@ -89,15 +83,12 @@ impl Container {
         }
         pids.sort_unstable();
         pids.dedup();
-        for pid in pids {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            if let Some(end) = stat.rfind(')')
-                && stat[end + 1..].trim_start().starts_with('Z')
-            {
-                zombies.push(pid);
-            }
-        }
-        zombies
+        pids.into_iter()
+            .map(|pid| {
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"));
+                (pid, stat.unwrap_or_default())
+            })
+            .collect()
     }
 }
 
@@ -161,9 +152,12 @@ fn as_pid_1_it_reaps_every_orphan_and_stops_cleanly_on_sigterm() {
         )
         .is_some_and(|line| line.contains(r#""state":"online""#))
     });
-    // The orphans were re-parented to PID 1 and have exited by now: none is left a zombie.
-    std::thread::sleep(Duration::from_millis(300));
-    wait_until("every orphan reaped", || container.zombies().is_empty());
+    // The 10 orphans were re-parented to PID 1. Once they have exited and been reaped, its
+    // only child is the service's own sleep; an orphan left a zombie would stay a child.
+    wait_until("every orphan exited and reaped", || {
+        let children = container.children();
+        children.len() == 1 && !children[0].1.contains(") Z ")
+    });
     let pong = request(root.path(), r#"{"request":"ping"}"#).unwrap_or_default();
     assert!(pong.contains(r#""pid":1"#), "svc.startd is PID 1: {pong}");
     // `docker stop`: SIGTERM from outside the namespace.
