@@ -411,18 +411,7 @@ impl Repository {
         if changes.is_empty() {
             return Ok(());
         }
-        let path = &self.path;
-        let write_error = |source| RepositoryError::Write {
-            path: path.clone(),
-            source,
-        };
-        let transaction = self
-            .connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(write_error)?;
-        write_changes(&transaction, changes, now_millis()).map_err(write_error)?;
-        // On error the transaction rolls back when dropped.
-        transaction.commit().map_err(write_error)
+        self.write(|transaction| write_changes(transaction, changes, now_millis()))
     }
 
     /// Every stored manifest, by path.
@@ -699,6 +688,7 @@ impl Repository {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(write_error)?;
         statements(&transaction).map_err(write_error)?;
+        // On error the transaction rolls back when dropped.
         transaction.commit().map_err(write_error)
     }
 

@@ -135,17 +135,6 @@ fn service_kind(kind: ServiceKind) -> &'static str {
     }
 }
 
-fn exec_text(exec: &Exec) -> String {
-    match exec {
-        Exec::Command(command) => command.clone(),
-        Exec::True => ":true".to_string(),
-        Exec::Kill { signal: None } => ":kill".to_string(),
-        Exec::Kill {
-            signal: Some(signal),
-        } => format!(":kill -{signal}"),
-    }
-}
-
 fn timeout_text(timeout: Timeout) -> String {
     match timeout {
         Timeout::Infinite => "no timeout".to_string(),
@@ -220,7 +209,7 @@ fn summary(name: &str, bundle: &Bundle) -> String {
                 out,
                 "    {}: {} ({})",
                 method.name,
-                exec_text(&method.exec),
+                method.exec,
                 timeout_text(method.timeout)
             );
         }

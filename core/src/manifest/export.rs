@@ -204,18 +204,6 @@ fn boolean_name(value: bool) -> &'static str {
     if value { "true" } else { "false" }
 }
 
-/// The `exec` attribute: the command as written, or the method token.
-fn exec_text(exec: &Exec) -> String {
-    match exec {
-        Exec::Command(command) => command.clone(),
-        Exec::True => ":true".to_string(),
-        Exec::Kill { signal: None } => ":kill".to_string(),
-        Exec::Kill {
-            signal: Some(signal),
-        } => format!(":kill -{signal}"),
-    }
-}
-
 fn timeout_text(timeout: Timeout) -> String {
     match timeout {
         Timeout::Infinite => "0".to_string(),
@@ -519,7 +507,7 @@ impl Writer {
     }
 
     fn exec_method(&mut self, method: &ExecMethod) {
-        let exec = exec_text(&method.exec);
+        let exec = method.exec.to_string();
         let timeout = timeout_text(method.timeout);
         let mut attributes = vec![
             ("type", method_kind_name(method.kind)),

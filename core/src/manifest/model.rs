@@ -261,6 +261,20 @@ pub enum Exec {
     },
 }
 
+/// The `exec` attribute as a manifest writes it: the command, or the token.
+impl std::fmt::Display for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exec::Command(command) => f.write_str(command),
+            Exec::True => f.write_str(":true"),
+            Exec::Kill { signal: None } => f.write_str(":kill"),
+            Exec::Kill {
+                signal: Some(signal),
+            } => write!(f, ":kill -{signal}"),
+        }
+    }
+}
+
 /// A method timeout. SMF: 0 and -1 (stored as 2^64-1) mean no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
