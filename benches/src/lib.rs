@@ -18,6 +18,8 @@
 //! assert!(smf_core::manifest::parse(&manifests[2].0, &manifests[2].1).is_valid());
 //! ```
 
+pub mod harness;
+
 use std::fmt::Write as _;
 
 use smf_core::manifest::{Dependency, DependencyKind, Grouping, RestartOn, Service};

@@ -59,11 +59,16 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigSet, Signal, kill, killpg};
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
+
+use smf_benches::harness::{
+    BRINGUP_POLL, clock_ticks_per_second, is_sleep, last_pid, measure_floor, mib, percentile,
+    proc_values, today, verdict, write_section,
+};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -76,7 +81,6 @@ const TARGET_BRINGUP_RATIO: f64 = 1.15;
 const MIN_AGE: Duration = Duration::from_secs(3);
 /// Pause between two kills, so that one restart's tail does not overlap the next.
 const BETWEEN_KILLS: Duration = Duration::from_millis(50);
-const BRINGUP_POLL: Duration = Duration::from_millis(1);
 /// Restart polling: fast for the first 10 ms, then slower (s6 and supervisord take ~1 s).
 const RESTART_POLL_FAST: Duration = Duration::from_micros(50);
 const RESTART_POLL_SLOW: Duration = Duration::from_micros(250);
@@ -353,10 +357,6 @@ fn parse_stat(text: &str) -> Option<Stat> {
     Some(Stat { ppid, comm })
 }
 
-fn is_sleep(pid: u32) -> bool {
-    stat(pid).is_some_and(|st| st.comm == "sleep")
-}
-
 /// Every live process (not threads), by pid.
 fn all_processes() -> HashMap<u32, Stat> {
     let mut all = HashMap::new();
@@ -376,15 +376,6 @@ fn all_processes() -> HashMap<u32, Stat> {
         }
     }
     all
-}
-
-/// The last pid the kernel handed out (None where the kernel does not say).
-fn last_pid() -> Option<u32> {
-    fs::read_to_string("/proc/sys/kernel/ns_last_pid")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// The harness's own children (including the orphans it adopted as a subreaper).
@@ -410,21 +401,6 @@ fn own_children() -> Vec<u32> {
     out
 }
 
-/// `KEY: <number> ...` values of a /proc file (0 when absent).
-fn proc_values(path: &str, keys: &[&str]) -> Vec<u64> {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    keys.iter()
-        .map(|key| {
-            text.lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    (name.trim() == *key).then(|| value.split_whitespace().next()?.parse().ok())?
-                })
-                .unwrap_or(0)
-        })
-        .collect()
-}
-
 /// utime + stime of a process or thread, in clock ticks.
 fn cpu_ticks(path: &str) -> Option<u64> {
     let text = fs::read_to_string(path).ok()?;
@@ -433,15 +409,6 @@ fn cpu_ticks(path: &str) -> Option<u64> {
     let utime: u64 = fields.get(11)?.parse().ok()?;
     let stime: u64 = fields.get(12)?.parse().ok()?;
     Some(utime + stime)
-}
-
-fn clock_ticks_per_second() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .and_then(|ticks| u64::try_from(ticks).ok())
-        .filter(|&ticks| ticks > 0)
-        .unwrap_or(100)
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -750,66 +717,6 @@ impl Tree {
 
 // ---------------------------------------------------------------------------------------
 // The floor
-
-/// The harness's own N `sleep`s (killed and reaped on drop).
-struct Floor {
-    children: Vec<Child>,
-}
-
-impl Drop for Floor {
-    fn drop(&mut self) {
-        for child in &self.children {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-        }
-        for child in &mut self.children {
-            let _ = child.wait();
-        }
-    }
-}
-
-/// The same N `/bin/sleep 100000` started by the harness itself (`Command`: posix_spawn),
-/// timed until all N are `sleep`.
-fn measure_floor(n: usize, timeout: Duration) -> Result<Duration> {
-    let mut floor = Floor {
-        children: Vec::with_capacity(n),
-    };
-    let start = Instant::now();
-    for _ in 0..n {
-        let child = Command::new(SLEEP)
-            .arg(SLEEP_ARG)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|error| {
-                format!(
-                    "floor: spawning {SLEEP} failed after {} processes: {error}",
-                    floor.children.len()
-                )
-            })?;
-        floor.children.push(child);
-    }
-    let mut pending: Vec<u32> = floor.children.iter().map(Child::id).collect();
-    loop {
-        pending.retain(|&pid| {
-            fs::read(format!("/proc/{pid}/comm")).map_or(true, |comm| comm != b"sleep\n")
-        });
-        if pending.is_empty() {
-            break;
-        }
-        check_interrupted()?;
-        if start.elapsed() > timeout {
-            return Err(format!(
-                "floor: {} of {n} processes still not `sleep` after {timeout:?}",
-                pending.len()
-            ));
-        }
-        std::thread::sleep(BRINGUP_POLL);
-    }
-    let elapsed = start.elapsed();
-    drop(floor);
-    Ok(elapsed)
-}
 
 // ---------------------------------------------------------------------------------------
 // Installation and versions
@@ -1608,14 +1515,6 @@ fn measure_restarts(
     Ok(Restart { to_sleep })
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn median_duration(samples: &[Duration]) -> Option<Duration> {
     let mut sorted = samples.to_vec();
     sorted.sort();
@@ -1672,32 +1571,6 @@ fn machine() -> Machine {
         date: today(),
         tmp: format!("`{}` ({fs_type})", tmp_dir.display()),
     }
-}
-
-/// Today (UTC) as YYYY-MM-DD.
-fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() / 86_400) as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "**not met**" }
 }
 
 /// Everything one run measured.
@@ -2183,32 +2056,6 @@ the same run.
     out
 }
 
-fn write_section(file: &Path, section: &str) -> Result<()> {
-    let text = match fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(error) => return Err(format!("{}: {error}", file.display())),
-    };
-    let block = format!("{BEGIN}\n{}\n{END}", section.trim_end());
-    let updated = match (text.find(BEGIN), text.find(END)) {
-        (Some(begin), Some(end)) if begin < end => {
-            format!("{}{block}{}", &text[..begin], &text[end + END.len()..])
-        }
-        _ => {
-            let mut updated = text.trim_end().to_string();
-            if !updated.is_empty() {
-                updated.push_str("\n\n");
-            }
-            updated.push_str(HEADING);
-            updated.push_str("\n\n");
-            updated.push_str(&block);
-            updated.push('\n');
-            updated
-        }
-    };
-    fs::write(file, updated).map_err(|error| format!("{}: {error}", file.display()))
-}
-
 // ---------------------------------------------------------------------------------------
 // The run
 
@@ -2328,7 +2175,7 @@ fn run(args: &Args) -> Results {
             break;
         }
         // A floor sample just before each driver.
-        match measure_floor(n, args.timeout) {
+        match measure_floor(n, args.timeout, check_interrupted) {
             Ok(floor) => {
                 eprintln!("peer-bench: N = {n}: floor {:.3} s", floor.as_secs_f64());
                 results.floors.entry(n).or_default().push(floor);
@@ -2406,7 +2253,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     if let Some(file) = &args.write {
-        if let Err(error) = write_section(file, &section) {
+        if let Err(error) = write_section(file, &section, BEGIN, END, HEADING) {
             eprintln!("peer-bench: {error}");
             return ExitCode::FAILURE;
         }

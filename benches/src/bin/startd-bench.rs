@@ -47,12 +47,17 @@ use std::io::{BufRead, BufReader, Read};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use smf_core::protocol::{self, Request, Response};
 use smf_core::state::State;
+
+use smf_benches::harness::{
+    BRINGUP_POLL, clock_ticks_per_second, is_sleep, last_pid, measure_floor, mib, percentile,
+    proc_values, today, verdict, write_section,
+};
 
 type Result<T> = std::result::Result<T, String>;
 
@@ -67,7 +72,6 @@ const MIN_AGE: Duration = Duration::from_secs(3);
 /// Pause between two kills, so that one restart's tail does not overlap the next.
 const BETWEEN_KILLS: Duration = Duration::from_millis(50);
 /// The poll period while waiting for bring-up.
-const BRINGUP_POLL: Duration = Duration::from_millis(1);
 /// The poll period while waiting for a restart.
 const RESTART_POLL: Duration = Duration::from_micros(50);
 
@@ -168,11 +172,6 @@ fn children(pid: u32, out: &mut Vec<u32>, buffer: &mut String) {
     }
 }
 
-/// Whether `/proc/PID/comm` is `sleep`.
-fn is_sleep(pid: u32) -> bool {
-    fs::read(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == b"sleep\n")
-}
-
 /// `/proc/PID/stat`: its parent and whether its command is `sleep` (None: gone or a zombie).
 fn parent_and_sleep(pid: u32) -> Option<(u32, bool)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -186,15 +185,6 @@ fn parent_and_sleep(pid: u32) -> Option<(u32, bool)> {
     }
     let ppid = rest.next()?.parse().ok()?;
     Some((ppid, comm == "sleep"))
-}
-
-/// The last pid the kernel handed out (None where the kernel does not say).
-fn last_pid() -> Option<u32> {
-    fs::read_to_string("/proc/sys/kernel/ns_last_pid")
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
 }
 
 /// Finds svc.startd's new `sleep` children cheaply. Reading a children list costs ~0.5 µs per
@@ -318,21 +308,6 @@ fn alive(pid: u32) -> bool {
     })
 }
 
-/// `KEY: <number> kB`-style values of a /proc file.
-fn proc_values(path: &str, keys: &[&str]) -> Vec<u64> {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    keys.iter()
-        .map(|key| {
-            text.lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    (name.trim() == *key).then(|| value.split_whitespace().next()?.parse().ok())?
-                })
-                .unwrap_or(0)
-        })
-        .collect()
-}
-
 #[derive(Debug, Clone, Copy, Default)]
 struct Memory {
     rss_kib: u64,
@@ -393,72 +368,8 @@ fn thread_stats(pid: u32) -> BTreeMap<u32, ThreadStat> {
     threads
 }
 
-fn clock_ticks_per_second() -> u64 {
-    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .and_then(|ticks| u64::try_from(ticks).ok())
-        .filter(|&ticks| ticks > 0)
-        .unwrap_or(100)
-}
-
 // ---------------------------------------------------------------------------------------
 // The floor
-
-/// The harness's own N `sleep`s (killed and reaped on drop).
-struct Floor {
-    children: Vec<Child>,
-}
-
-impl Drop for Floor {
-    fn drop(&mut self) {
-        for child in &self.children {
-            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
-        }
-        for child in &mut self.children {
-            let _ = child.wait();
-        }
-    }
-}
-
-fn measure_floor(n: usize, timeout: Duration) -> Result<Duration> {
-    let mut floor = Floor {
-        children: Vec::with_capacity(n),
-    };
-    let start = Instant::now();
-    for _ in 0..n {
-        let child = Command::new("/bin/sleep")
-            .arg("100000")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|error| {
-                format!(
-                    "floor: spawning /bin/sleep failed after {} processes: {error}",
-                    floor.children.len()
-                )
-            })?;
-        floor.children.push(child);
-    }
-    let mut pending: Vec<u32> = floor.children.iter().map(Child::id).collect();
-    loop {
-        pending.retain(|&pid| !is_sleep(pid));
-        if pending.is_empty() {
-            break;
-        }
-        if start.elapsed() > timeout {
-            return Err(format!(
-                "floor: {} of {n} processes still not `sleep` after {timeout:?}",
-                pending.len()
-            ));
-        }
-        std::thread::sleep(BRINGUP_POLL);
-    }
-    let elapsed = start.elapsed();
-    drop(floor);
-    Ok(elapsed)
-}
 
 // ---------------------------------------------------------------------------------------
 // svc.startd
@@ -896,14 +807,6 @@ fn shutdown_timeout(args: &Args) -> Duration {
     Duration::from_secs(60).max(args.timeout)
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
 fn measure_size(
     binary: &Path,
     n: usize,
@@ -911,7 +814,7 @@ fn measure_size(
     idle_here: bool,
 ) -> Result<(SizeResult, Option<tempfile::TempDir>)> {
     eprintln!("startd-bench: N = {n}: fork+exec floor");
-    let floor = measure_floor(n, args.timeout)?;
+    let floor = measure_floor(n, args.timeout, || Ok(()))?;
     eprintln!("startd-bench: N = {n}: floor {:.3} s", floor.as_secs_f64());
     std::thread::sleep(Duration::from_millis(500));
 
@@ -1235,32 +1138,6 @@ fn machine() -> Machine {
     }
 }
 
-/// Today (UTC) as YYYY-MM-DD.
-fn today() -> String {
-    let days = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() / 86_400) as i64;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
-}
-
-fn mib(kib: u64) -> f64 {
-    kib as f64 / 1024.0
-}
-
-fn verdict(met: bool) -> &'static str {
-    if met { "met" } else { "**not met**" }
-}
-
 fn report(args: &Args, machine: &Machine, results: &[SizeResult]) -> String {
     let tck = clock_ticks_per_second();
     let mut out = String::new();
@@ -1493,31 +1370,6 @@ figures across runs.
     out
 }
 
-fn write_section(file: &Path, section: &str) -> Result<()> {
-    let text = match fs::read_to_string(file) {
-        Ok(text) => text,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
-        Err(error) => return Err(format!("{}: {error}", file.display())),
-    };
-    let block = format!("{BEGIN}\n{}\n{END}", section.trim_end());
-    let updated = match (text.find(BEGIN), text.find(END)) {
-        (Some(begin), Some(end)) if begin < end => {
-            format!("{}{block}{}", &text[..begin], &text[end + END.len()..])
-        }
-        _ => {
-            let mut updated = text.trim_end().to_string();
-            if !updated.is_empty() {
-                updated.push_str("\n\n");
-            }
-            updated.push_str("## svc.startd: bring-up, restart, idle, memory\n\n");
-            updated.push_str(&block);
-            updated.push('\n');
-            updated
-        }
-    };
-    fs::write(file, updated).map_err(|error| format!("{}: {error}", file.display()))
-}
-
 fn run(args: &Args) -> Result<String> {
     let exe = std::env::current_exe().map_err(|error| format!("current_exe: {error}"))?;
     let binary = exe
@@ -1578,7 +1430,13 @@ fn main() -> ExitCode {
         Ok(section) => {
             println!("{section}");
             if let Some(file) = &args.write {
-                if let Err(error) = write_section(file, &section) {
+                if let Err(error) = write_section(
+                    file,
+                    &section,
+                    BEGIN,
+                    END,
+                    "## svc.startd: bring-up, restart, idle, memory",
+                ) {
                     eprintln!("startd-bench: {error}");
                     return ExitCode::FAILURE;
                 }

@@ -1,0 +1,186 @@
+//! What the whole-system harnesses (`startd-bench`, `peer-bench`) share: reading `/proc`,
+//! the fork+exec floor, a few statistics and formats, and writing a marked section of
+//! BENCHMARKS.md.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+
+/// The harnesses' errors: one line for the user.
+pub type Result<T> = std::result::Result<T, String>;
+
+/// How often bring-up is polled.
+pub const BRINGUP_POLL: Duration = Duration::from_millis(1);
+
+/// Whether `/proc/PID/comm` is `sleep`.
+pub fn is_sleep(pid: u32) -> bool {
+    fs::read(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == b"sleep\n")
+}
+
+/// The last pid the kernel handed out (None where the kernel does not say).
+pub fn last_pid() -> Option<u32> {
+    fs::read_to_string("/proc/sys/kernel/ns_last_pid")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// `KEY: <number> kB`-style values of a /proc file.
+pub fn proc_values(path: &str, keys: &[&str]) -> Vec<u64> {
+    let text = fs::read_to_string(path).unwrap_or_default();
+    keys.iter()
+        .map(|key| {
+            text.lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    (name.trim() == *key).then(|| value.split_whitespace().next()?.parse().ok())?
+                })
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+pub fn clock_ticks_per_second() -> u64 {
+    nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .and_then(|ticks| u64::try_from(ticks).ok())
+        .filter(|&ticks| ticks > 0)
+        .unwrap_or(100)
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+pub fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+pub fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "**not met**" }
+}
+
+/// Today (UTC) as YYYY-MM-DD.
+pub fn today() -> String {
+    let days = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs() / 86_400) as i64;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The floor's processes, killed and reaped when it is dropped.
+pub struct Floor {
+    children: Vec<Child>,
+}
+
+impl Drop for Floor {
+    fn drop(&mut self) {
+        for child in &self.children {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL);
+        }
+        for child in &mut self.children {
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The fork+exec floor: the harness starts `n` `/bin/sleep 100000` itself (posix_spawn) and
+/// times them until all are `sleep`, polled like a bring-up. `check` runs at each poll (an
+/// interrupted run stops there).
+pub fn measure_floor(
+    n: usize,
+    timeout: Duration,
+    mut check: impl FnMut() -> Result<()>,
+) -> Result<Duration> {
+    let mut floor = Floor {
+        children: Vec::with_capacity(n),
+    };
+    let start = Instant::now();
+    for _ in 0..n {
+        let child = Command::new("/bin/sleep")
+            .arg("100000")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|error| {
+                format!(
+                    "floor: spawning /bin/sleep failed after {} processes: {error}",
+                    floor.children.len()
+                )
+            })?;
+        floor.children.push(child);
+    }
+    let mut pending: Vec<u32> = floor.children.iter().map(Child::id).collect();
+    loop {
+        pending.retain(|&pid| !is_sleep(pid));
+        if pending.is_empty() {
+            break;
+        }
+        check()?;
+        if start.elapsed() > timeout {
+            return Err(format!(
+                "floor: {} of {n} processes still not `sleep` after {timeout:?}",
+                pending.len()
+            ));
+        }
+        std::thread::sleep(BRINGUP_POLL);
+    }
+    let elapsed = start.elapsed();
+    drop(floor);
+    Ok(elapsed)
+}
+
+/// Writes `section` between the markers `begin` and `end` of `file`, or, when the markers
+/// are not there, appends `heading` and the marked section.
+pub fn write_section(
+    file: &Path,
+    section: &str,
+    begin: &str,
+    end: &str,
+    heading: &str,
+) -> Result<()> {
+    let text = match fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(format!("{}: {error}", file.display())),
+    };
+    let block = format!("{begin}\n{}\n{end}", section.trim_end());
+    let updated = match (text.find(begin), text.find(end)) {
+        (Some(first), Some(last)) if first < last => {
+            format!("{}{block}{}", &text[..first], &text[last + end.len()..])
+        }
+        _ => {
+            let mut updated = text.trim_end().to_string();
+            if !updated.is_empty() {
+                updated.push_str("\n\n");
+            }
+            updated.push_str(heading);
+            updated.push_str("\n\n");
+            updated.push_str(&block);
+            updated.push('\n');
+            updated
+        }
+    };
+    fs::write(file, updated).map_err(|error| format!("{}: {error}", file.display()))
+}
