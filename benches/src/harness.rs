@@ -3,7 +3,7 @@
 //! BENCHMARKS.md.
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -183,4 +183,62 @@ pub fn write_section(
         }
     };
     fs::write(file, updated).map_err(|error| format!("{}: {error}", file.display()))
+}
+
+/// The cgroup svc.startd put `service`'s process in is `0::/smf-*/<instance>`: its parent,
+/// svc.startd's own per-root cgroup, under the cgroup2 mount.
+pub fn startd_cgroup_of(service: u32) -> Option<PathBuf> {
+    let text = fs::read_to_string(format!("/proc/{service}/cgroup")).ok()?;
+    let path = text.lines().find_map(|line| line.strip_prefix("0::"))?;
+    let parent = Path::new(path).parent()?;
+    if !parent.file_name()?.to_str()?.starts_with("smf-") {
+        return None;
+    }
+    let mounts = fs::read_to_string("/proc/self/mounts").ok()?;
+    let mount = mounts.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        (fields.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(fields[1]))
+    })?;
+    Some(mount.join(parent.strip_prefix("/").ok()?))
+}
+
+/// Removes svc.startd's per-root cgroup `dir` and the instance cgroups it left in it, once
+/// svc.startd has exited (a cgroup still emptying is retried for up to 5 s). Says on stderr,
+/// as `tool`, what it removed or could not; returns how many instance cgroups were left.
+pub fn remove_startd_cgroups(tool: &str, dir: &Path) -> usize {
+    if !dir.is_dir() {
+        return 0;
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut left;
+    loop {
+        left = 0;
+        let mut busy = 0;
+        if let Ok(entries) = fs::read_dir(dir) {
+            for entry in entries.flatten() {
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    left += 1;
+                    if fs::remove_dir(entry.path()).is_err() {
+                        busy += 1;
+                    }
+                }
+            }
+        }
+        if busy == 0 || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    match fs::remove_dir(dir) {
+        Ok(()) if left > 0 => eprintln!(
+            "{tool}: removed the {left} cgroups svc.startd left in {}",
+            dir.display()
+        ),
+        Ok(()) => {}
+        Err(error) => eprintln!(
+            "{tool}: cannot remove svc.startd's cgroup {}: {error}",
+            dir.display()
+        ),
+    }
+    left
 }

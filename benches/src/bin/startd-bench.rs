@@ -56,7 +56,7 @@ use smf_core::state::State;
 
 use smf_benches::harness::{
     BRINGUP_POLL, clock_ticks_per_second, is_sleep, last_pid, measure_floor, mib, percentile,
-    proc_values, today, verdict, write_section,
+    proc_values, remove_startd_cgroups, startd_cgroup_of, today, verdict, write_section,
 };
 
 type Result<T> = std::result::Result<T, String>;
@@ -667,68 +667,17 @@ impl Startd {
         took
     }
 
-    /// Notes the cgroup svc.startd put its services in (`0::/smf-*/<instance>`).
+    /// Notes the cgroup svc.startd put its services in.
     fn find_cgroup(&mut self) {
-        let Some(&pid) = self.sleepers.keys().next() else {
-            return;
-        };
-        let found = (|| {
-            let text = fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-            let path = text.lines().find_map(|line| line.strip_prefix("0::"))?;
-            let parent = Path::new(path).parent()?;
-            if !parent.file_name()?.to_str()?.starts_with("smf-") {
-                return None;
-            }
-            let mounts = fs::read_to_string("/proc/self/mounts").ok()?;
-            let mount = mounts.lines().find_map(|line| {
-                let fields: Vec<&str> = line.split_whitespace().collect();
-                (fields.get(2) == Some(&"cgroup2")).then(|| PathBuf::from(fields[1]))
-            })?;
-            Some(mount.join(parent.strip_prefix("/").ok()?))
-        })();
-        self.cgroup = found;
+        if let Some(&pid) = self.sleepers.keys().next() {
+            self.cgroup = startd_cgroup_of(pid);
+        }
     }
 
     /// Removes the (empty) cgroups svc.startd left behind, once it has exited.
     fn remove_cgroups(&mut self) {
-        let Some(dir) = self.cgroup.take() else {
-            return;
-        };
-        if !dir.is_dir() {
-            self.cgroups_left = Some(0);
-            return;
-        }
-        let mut left;
-        let deadline = Instant::now() + Duration::from_secs(5);
-        loop {
-            let mut busy = 0;
-            left = 0;
-            if let Ok(entries) = fs::read_dir(&dir) {
-                for entry in entries.flatten() {
-                    if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                        left += 1;
-                        if fs::remove_dir(entry.path()).is_err() {
-                            busy += 1;
-                        }
-                    }
-                }
-            }
-            if busy == 0 || Instant::now() > deadline {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        self.cgroups_left = Some(left);
-        if let Err(error) = fs::remove_dir(&dir) {
-            eprintln!(
-                "startd-bench: cannot remove svc.startd's cgroup {}: {error}",
-                dir.display()
-            );
-        } else if left > 0 {
-            eprintln!(
-                "startd-bench: removed the {left} cgroups svc.startd left in {}",
-                dir.display()
-            );
+        if let Some(dir) = self.cgroup.take() {
+            self.cgroups_left = Some(remove_startd_cgroups("startd-bench", &dir));
         }
     }
 }
