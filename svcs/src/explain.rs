@@ -170,14 +170,7 @@ fn block(
         }
         for (index, entry) in history.iter().enumerate() {
             let label = if index == 0 { "Events:" } else { "" };
-            writeln!(
-                out,
-                "{label:>7} {} {} -> {}: {}",
-                time::long(entry.at),
-                entry.from,
-                entry.to,
-                entry.reason
-            )?;
+            writeln!(out, "{label:>7} {}", crate::long::change_line(entry))?;
         }
     }
     Ok(())

@@ -208,11 +208,7 @@ fn events(history: &[HistoryEntry]) -> Vec<Event> {
 }
 
 /// The listing document; `histories` (one per instance) for `-l`.
-pub fn instances(
-    instances: &[InstanceInfo],
-    _now: Timestamp,
-    histories: Option<&[Vec<HistoryEntry>]>,
-) -> Instances {
+pub fn instances(instances: &[InstanceInfo], histories: Option<&[Vec<HistoryEntry>]>) -> Instances {
     let instances = instances
         .iter()
         .enumerate()

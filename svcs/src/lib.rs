@@ -230,14 +230,14 @@ fn list(
     let written = if args.long {
         let histories = long::histories(client, &instances, err);
         if args.json {
-            json::write(out, &json::instances(&instances, now, Some(&histories)))
+            json::write(out, &json::instances(&instances, Some(&histories)))
         } else {
-            long::write(out, &instances, &histories, args, style, now)
+            long::write(out, &instances, &histories, args, style)
         }
     } else if args.json {
         let mut instances = instances;
         listing::sort(&mut instances, args);
-        json::write(out, &json::instances(&instances, now, None))
+        json::write(out, &json::instances(&instances, None))
     } else if args.log {
         instances
             .iter()

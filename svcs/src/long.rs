@@ -9,7 +9,6 @@ use std::io::Write;
 use smf_client::Client;
 use smf_client::time;
 use smf_core::protocol::{HistoryEntry, InstanceInfo, Request, Response};
-use smf_core::state::Timestamp;
 
 use crate::{Args, Style, paint};
 
@@ -39,6 +38,18 @@ pub(crate) fn histories(
         .collect()
 }
 
+/// One state change as `-l` and `-xv` print it: `Wed Nov 25 14:11:42 2026 online ->
+/// offline: why`.
+pub(crate) fn change_line(entry: &HistoryEntry) -> String {
+    format!(
+        "{} {} -> {}: {}",
+        time::long(entry.at),
+        entry.from,
+        entry.to,
+        entry.reason
+    )
+}
+
 /// The entries that change the state.
 pub(crate) fn changes(entries: Vec<HistoryEntry>) -> Vec<HistoryEntry> {
     entries
@@ -58,7 +69,6 @@ pub(crate) fn write(
     histories: &[Vec<HistoryEntry>],
     args: &Args,
     style: Style,
-    _now: Timestamp,
 ) -> std::io::Result<()> {
     for (index, instance) in instances.iter().enumerate() {
         if index > 0 {
@@ -153,17 +163,7 @@ pub(crate) fn write(
             }
         }
         for entry in histories.get(index).map_or(&[][..], Vec::as_slice) {
-            field(
-                out,
-                "history",
-                &format!(
-                    "{} {} -> {}: {}",
-                    time::long(entry.at),
-                    entry.from,
-                    entry.to,
-                    entry.reason
-                ),
-            )?;
+            field(out, "history", &change_line(entry))?;
         }
     }
     Ok(())
