@@ -25,6 +25,11 @@ fn every_subcommand_says_what_it_did() {
     transcripts.push(svcadm(&daemon, &["-v", "enable", "c-web"]));
     daemon.wait_state(web, State::Online);
 
+    let off = "svc:/test/f-off:default";
+    transcripts.push(svcadm(&daemon, &["-v", "enable", "-t", "f-off"]));
+    daemon.wait_state(off, State::Online);
+    assert_eq!(daemon.info(off).map(|i| i.status.temporary), Some(true));
+
     transcripts.push(svcadm(&daemon, &["-v", "restart", "c-web"]));
     transcripts.push(svcadm(&daemon, &["-v", "refresh", "c-web"]));
     daemon.wait_for("web settled", |d| {
