@@ -347,12 +347,6 @@ impl Daemon {
 
     /// Hands an event to the engine, carries out its actions, then the follow-ups.
     pub(crate) fn feed(&mut self, event: Event) {
-        // svccfg setprop's changes reach a service at its refresh (config.rs).
-        if let Event::Refresh { fmri } = &event
-            && self.apply_configuration(fmri)
-        {
-            return;
-        }
         self.internal.push_back(event);
         while let Some(event) = self.internal.pop_front() {
             self.events_since_trim += 1;

@@ -469,7 +469,12 @@ impl Daemon {
                     requester: Requester::Administrator,
                 },
             };
-            self.feed(event);
+            // svccfg setprop's changes reach a service at its refresh (config.rs): when they
+            // change the instance, re-importing the service has refreshed it already.
+            let applied = matches!(action, AdminAction::Refresh) && self.apply_configuration(&fmri);
+            if !applied {
+                self.feed(event);
+            }
             if let Some(status) = self.engine.status(&fmri) {
                 outcomes.push(AdminOutcome {
                     fmri,
