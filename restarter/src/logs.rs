@@ -305,38 +305,71 @@ impl Logs {
 /// `[ Nov  4 09:15:02 text ]\n` in local time: svc.startd's `%b %e %T`, the day padded with a
 /// space (smf-reference.md §8).
 pub fn marker_line(at: SystemTime, text: &str) -> String {
-    format_marker(
-        &DateTime::<FixedOffset>::from_naive_utc_and_offset(
-            DateTime::<chrono::Utc>::from(at).naive_utc(),
-            local_offset(at),
-        ),
-        text,
-    )
+    let mut line = String::with_capacity(text.len() + 24);
+    line.push_str("[ ");
+    push_stamp(&mut line, at);
+    line.push(' ');
+    line.push_str(text);
+    line.push_str(" ]\n");
+    line
 }
 
-/// The local time zone's offset at `at`, looked up again (which reads /etc/localtime) at
-/// most once a minute: a restart writes three markers, and the zone rarely changes.
-fn local_offset(at: SystemTime) -> FixedOffset {
-    static CACHE: Mutex<Option<(u64, FixedOffset)>> = Mutex::new(None);
-    let minute = at
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_secs() / 60);
-    let mut cache = lock(&CACHE);
-    if let Some((cached, offset)) = *cache
-        && cached == minute
-    {
-        return offset;
+/// Appends `at` as `%b %e %H:%M:%S` in local time. The text is formatted once a second
+/// and the local time zone's offset looked up again (which reads /etc/localtime) at most
+/// once a minute: a restart writes three markers within the same second, and the zone
+/// rarely changes.
+fn push_stamp(line: &mut String, at: SystemTime) {
+    struct Cached {
+        second: u64,
+        minute: u64,
+        offset: FixedOffset,
+        text: String,
     }
-    let offset = DateTime::<Local>::from(at).offset().fix();
-    *cache = Some((minute, offset));
-    offset
+    static CACHE: Mutex<Option<Cached>> = Mutex::new(None);
+    let second = at
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let minute = second / 60;
+    let mut cache = lock(&CACHE);
+    if let Some(cached) = cache.as_ref()
+        && cached.second == second
+    {
+        line.push_str(&cached.text);
+        return;
+    }
+    let offset = match cache.as_ref() {
+        Some(cached) if cached.minute == minute => cached.offset,
+        _ => DateTime::<Local>::from(at).offset().fix(),
+    };
+    let local = DateTime::<FixedOffset>::from_naive_utc_and_offset(
+        DateTime::<chrono::Utc>::from(at).naive_utc(),
+        offset,
+    );
+    let text = stamp_text(&local);
+    line.push_str(&text);
+    *cache = Some(Cached {
+        second,
+        minute,
+        offset,
+        text,
+    });
 }
 
+/// svc.startd's `%b %e %T`.
+fn stamp_text<Zone: TimeZone>(at: &DateTime<Zone>) -> String
+where
+    Zone::Offset: std::fmt::Display,
+{
+    at.format("%b %e %H:%M:%S").to_string()
+}
+
+/// A marker at `at` in its own zone (the tests' fixed times).
+#[cfg(test)]
 fn format_marker<Zone: TimeZone>(at: &DateTime<Zone>, text: &str) -> String
 where
     Zone::Offset: std::fmt::Display,
 {
-    format!("[ {} {text} ]\n", at.format("%b %e %H:%M:%S"))
+    format!("[ {} {text} ]\n", stamp_text(at))
 }
 
 fn open_append(path: &Path) -> io::Result<File> {

@@ -305,8 +305,9 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
             )
         })
         .collect();
-    let failures = Failures::new(run, &resolved, cgroup_procs);
-    let setup = ChildSetup {
+    let failures = std::cell::OnceCell::new();
+    let report = Report::default();
+    let mut setup = ChildSetup {
         ignored_signals: IGNORED_SIGNALS.get().map(Vec::as_slice),
         file_limit: STARTING_FILE_LIMIT.get().copied(),
         stdin,
@@ -322,13 +323,21 @@ pub fn spawn(request: SpawnRequest<'_>) -> Result<u32, SpawnError> {
         }),
         working_directory: &working_directory,
         plan: &plan,
-        failures: &failures,
+        failures: None,
+        report: &report,
     };
+    let make_failures = || failures.get_or_init(|| Failures::new(run, &resolved, cgroup_procs));
     let pid = fork_and_exec(
-        &setup,
+        &mut setup,
+        &make_failures,
         cgroup_dir.as_ref().map(AsRawFd::as_raw_fd),
         cgroup_procs,
     )?;
+    // A child that shared this memory and gave up left its reason here (it exits 96, which
+    // the reaper reports): the line it would have written goes to its log now.
+    if let Some((stage, index, errno)) = report.take() {
+        make_failures().write(log.as_raw_fd(), stage, index, errno);
+    }
     // The parent's copies of the log, /dev/null and cgroup descriptors close here.
     drop((log, cgroup_dir));
     Ok(pid)
@@ -613,7 +622,40 @@ struct ChildSetup<'a> {
     identity: Option<(Vec<libc::gid_t>, libc::gid_t, libc::uid_t)>,
     working_directory: &'a CString,
     plan: &'a Plan,
-    failures: &'a Failures,
+    /// The lines a failing child writes itself: a forked child, which does not share this
+    /// memory. A child that shares it (the vfork ways) leaves its reason in `report`
+    /// instead, and svc.startd writes the line after the clone returns, so that no line is
+    /// formatted for the children that succeed.
+    failures: Option<&'a Failures>,
+    report: &'a Report,
+}
+
+/// Where a child that shares svc.startd's memory leaves why it gave up: stage, index (of a
+/// limit), errno; zero while it has not.
+#[derive(Debug, Default)]
+struct Report(std::sync::atomic::AtomicU64);
+
+impl Report {
+    fn set(&self, stage: Stage, index: usize, errno: i32) {
+        let value = (1 << 63)
+            | ((stage as u64) << 48)
+            | ((index as u64 & 0xffff) << 32)
+            | u64::from(errno.unsigned_abs());
+        self.0.store(value, std::sync::atomic::Ordering::Release);
+    }
+
+    fn take(&self) -> Option<(Stage, usize, i32)> {
+        let value = self.0.swap(0, std::sync::atomic::Ordering::Acquire);
+        if value == 0 {
+            return None;
+        }
+        let stage = Stage::ALL
+            .get(usize::try_from((value >> 48) & 0x7fff).unwrap_or(usize::MAX))
+            .copied()?;
+        let index = usize::try_from((value >> 32) & 0xffff).unwrap_or(0);
+        let errno = i32::try_from(value & 0xffff_ffff).unwrap_or(0);
+        Some((stage, index, errno))
+    }
 }
 
 /// The steps the child can fail at, in order.
@@ -629,8 +671,23 @@ enum Stage {
     Exec,
 }
 
-/// The log lines a failing child writes, formatted before the fork: the child only copies
-/// bytes and appends the error number.
+impl Stage {
+    /// Every stage, in declaration order (`Stage as usize` indexes it).
+    const ALL: [Stage; 8] = [
+        Stage::Stdio,
+        Stage::Cgroup,
+        Stage::Limit,
+        Stage::Groups,
+        Stage::Gid,
+        Stage::Uid,
+        Stage::Chdir,
+        Stage::Exec,
+    ];
+}
+
+/// The log lines of a child that could not finish its setup, formatted only when needed:
+/// after a shared-memory (vfork) child reported its reason, or before a plain fork, whose
+/// child only copies the bytes and appends the error number.
 struct Failures {
     lines: Vec<(Stage, Vec<u8>)>,
     limits: Vec<Vec<u8>>,
@@ -741,11 +798,13 @@ struct CloneArgs {
 /// Forks (straight into the instance's cgroup with `clone3(CLONE_INTO_CGROUP)` where the
 /// kernel allows it: joining afterwards costs the kernel an RCU grace period, milliseconds)
 /// and executes the plan in the child. Returns at once: the exec is not waited for, and a
-/// child that cannot finish its setup writes why to the log and exits 96
-/// (`SMF_EXIT_ERR_CONFIG`), which the reaper reports like any exit.
+/// child that cannot finish its setup exits 96 (`SMF_EXIT_ERR_CONFIG`), which the reaper
+/// reports like any exit; why goes to the log, written by a forked child itself, or for a
+/// vfork child (which shares this memory) left in `setup.report` for the caller.
 #[allow(unsafe_code)]
-fn fork_and_exec(
-    setup: &ChildSetup<'_>,
+fn fork_and_exec<'a>(
+    setup: &mut ChildSetup<'a>,
+    make_failures: &dyn Fn() -> &'a Failures,
     cgroup_dir: Option<RawFd>,
     cgroup_procs: Option<&Path>,
 ) -> Result<u32, SpawnError> {
@@ -757,6 +816,8 @@ fn fork_and_exec(
     if pid < 0
         && let Some(dir) = cgroup_dir
     {
+        // A forked child has its own memory: it writes its failure line itself.
+        setup.failures = Some(make_failures());
         let args = CloneArgs {
             flags: CLONE_INTO_CGROUP,
             exit_signal: libc::SIGCHLD as u64,
@@ -786,6 +847,7 @@ fn fork_and_exec(
     // this is rarely needed).
     let mut procs_file = None;
     if pid < 0 {
+        setup.failures = Some(make_failures());
         if let Some(path) = cgroup_procs {
             let file = OpenOptions::new().write(true).open(path).map_err(|error| {
                 SpawnError::retryable(format!(
@@ -1051,31 +1113,50 @@ unsafe fn child(setup: &ChildSetup<'_>, join_cgroup: Option<RawFd>) -> ! {
     }
 }
 
-/// Writes the stage's prepared line and the error number to the log, then exits 96.
+/// Gives up: writes the stage's prepared line and the error number to the log (a forked
+/// child), or leaves them in the report (a child sharing svc.startd's memory), then exits
+/// 96.
 #[allow(unsafe_code)]
 unsafe fn fail(setup: &ChildSetup<'_>, stage: Stage, index: usize) -> ! {
-    // SAFETY: reads errno, formats digits on the stack, writes to fd 2 (or the log) and
-    // calls _exit: all async-signal-safe.
+    // SAFETY: reads errno, writes to fd 2 (or the log) or stores one atomic word, and calls
+    // _exit: all async-signal-safe.
     unsafe {
         let errno = *libc::__errno_location();
-        let line = setup.failures.line(stage, index);
-        let fd = if stage == Stage::Stdio { setup.log } else { 2 };
-        libc::write(fd, line.as_ptr().cast(), line.len());
-        let mut digits = [0u8; 12];
-        let mut at = digits.len();
-        let mut value = errno.unsigned_abs();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (value % 10) as u8;
-            value /= 10;
-            if value == 0 || at == 0 {
-                break;
+        match setup.failures {
+            Some(failures) => {
+                let fd = if stage == Stage::Stdio { setup.log } else { 2 };
+                failures.write(fd, stage, index, errno);
             }
+            None => setup.report.set(stage, index, errno),
         }
-        libc::write(fd, digits[at..].as_ptr().cast(), digits.len() - at);
-        let end = b"). ]\n";
-        libc::write(fd, end.as_ptr().cast(), end.len());
         libc::_exit(EXIT_CONFIG)
+    }
+}
+
+impl Failures {
+    /// Writes the stage's line with the error number to `fd`: only `write` system calls on
+    /// bytes prepared before (async-signal-safe: a forked child calls it).
+    #[allow(unsafe_code)]
+    fn write(&self, fd: RawFd, stage: Stage, index: usize, errno: i32) {
+        let line = self.line(stage, index);
+        // SAFETY (whole body): write(2) of slices that live for the call.
+        unsafe {
+            libc::write(fd, line.as_ptr().cast(), line.len());
+            let mut digits = [0u8; 12];
+            let mut at = digits.len();
+            let mut value = errno.unsigned_abs();
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (value % 10) as u8;
+                value /= 10;
+                if value == 0 || at == 0 {
+                    break;
+                }
+            }
+            libc::write(fd, digits[at..].as_ptr().cast(), digits.len() - at);
+            let end = b"). ]\n";
+            libc::write(fd, end.as_ptr().cast(), end.len());
+        }
     }
 }
 
