@@ -10,6 +10,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use crossbeam_channel::{Sender, bounded};
+
+use crate::inbox;
 use nix::sys::socket::{getsockopt, sockopt};
 use smf_core::protocol::{self, ErrorKind, LineError, Request, Response};
 
@@ -35,7 +37,7 @@ pub fn may_change_state(peer_uid: u32) -> bool {
 
 /// Binds the socket (replacing a stale one: the caller holds the root's lock) and starts the
 /// accepting thread.
-pub fn start(path: &Path, calls: Sender<Call>) -> std::io::Result<()> {
+pub fn start(path: &Path, calls: inbox::Sender<Call>) -> std::io::Result<()> {
     // Anyone may connect (reading is open to all); changes are checked per request.
     let listener = crate::root::bind_socket(path, |p| UnixListener::bind(p))?;
     let clients = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -75,7 +77,7 @@ pub fn start(path: &Path, calls: Sender<Call>) -> std::io::Result<()> {
 
 /// Serves one client until it hangs up, stays silent too long, or sends a line that cannot
 /// be resynchronised (too long).
-fn serve(stream: UnixStream, calls: &Sender<Call>) {
+fn serve(stream: UnixStream, calls: &inbox::Sender<Call>) {
     let peer_uid = match getsockopt(&stream, sockopt::PeerCredentials) {
         Ok(credentials) => credentials.uid(),
         Err(_) => return,

@@ -18,7 +18,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::Receiver;
+use nix::sys::epoll::EpollEvent;
 use smf_core::engine::{Action, Duration, Engine, Event, MethodName, MethodStatus, RunId};
 use smf_core::fmri::Fmri;
 use smf_core::manifest::BundleKind;
@@ -28,6 +29,7 @@ use smf_core::state::{State, Timestamp};
 
 use crate::contract::{Cgroups, Contracts, Mode};
 use crate::control::Call;
+use crate::inbox::{self, Inbox, Woken};
 use crate::logs::{Logs, Rotation};
 use crate::manifests::{self, Loaded};
 use crate::notify::Notification;
@@ -156,7 +158,10 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     crate::spawn::remember_signals();
     crate::reaper::block_sigchld()
         .map_err(|error| StartError::Other(format!("cannot block SIGCHLD: {error}")))?;
-    let signals = block_signals()
+    // What the engine thread waits on; made before the reaper's own descriptor table.
+    let inbox = Inbox::new()
+        .map_err(|error| StartError::Other(format!("cannot set up the engine's inbox: {error}")))?;
+    let signals = block_signals(&inbox)
         .map_err(|error| StartError::Other(format!("cannot set up signal handling: {error}")))?;
 
     let contracts = match options.contracts {
@@ -186,12 +191,13 @@ pub fn run(options: Options) -> Result<i32, StartError> {
     }
 
     let (exit_tx, exits) = crossbeam_channel::unbounded::<Exit>();
-    let reaper = Reaper::new(exit_tx.clone())
+    let exit_tx = inbox::Sender::new(exit_tx, &inbox);
+    let reaper = Reaper::new(exit_tx.clone(), inbox.clone())
         .map_err(|error| StartError::Other(format!("cannot start the reaper: {error}")))?;
     let watcher = Watcher::start(exit_tx)
         .map_err(|error| StartError::Other(format!("cannot start the watcher: {error}")))?;
     let (note_tx, notes) = crossbeam_channel::unbounded::<Notification>();
-    crate::notify::start(&root.notify_socket(), note_tx)
+    crate::notify::start(&root.notify_socket(), inbox::Sender::new(note_tx, &inbox))
         .map_err(|error| StartError::Other(format!("cannot open the notify socket: {error}")))?;
 
     let mut dirs = vec![root.manifests()];
@@ -232,7 +238,7 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         .stack_size(ENGINE_STACK)
         .spawn(move || {
             let _finish = FinishReaper(daemon.reaper.clone());
-            daemon.serve(&exits, &notes, &signals)
+            daemon.serve(&inbox, &exits, &notes, &signals)
         })
         .map_err(|error| StartError::Other(format!("cannot start the engine thread: {error}")))?;
     reaper.run();
@@ -259,6 +265,7 @@ impl Daemon {
     /// until everything has stopped.
     fn serve(
         mut self,
+        inbox: &Inbox,
         exits: &Receiver<Exit>,
         notes: &Receiver<Notification>,
         signals: &Receiver<Received>,
@@ -270,16 +277,16 @@ impl Daemon {
         release_free_memory();
 
         let (call_tx, calls) = crossbeam_channel::unbounded::<Call>();
-        crate::control::start(&self.root.socket(), call_tx).map_err(|error| {
-            StartError::Other(format!("cannot open the control socket: {error}"))
-        })?;
+        crate::control::start(&self.root.socket(), inbox::Sender::new(call_tx, inbox)).map_err(
+            |error| StartError::Other(format!("cannot open the control socket: {error}")),
+        )?;
         eprintln!(
             "svc.startd: running on {} (pid {}), {} instances",
             self.root.dir().display(),
             std::process::id(),
             self.engine.statuses().len().saturating_sub(1)
         );
-        let status = self.run_loop(exits, notes, &calls, signals);
+        let status = self.run_loop(inbox, exits, notes, &calls, signals);
         self.contracts.release_all();
         let _ = std::fs::remove_file(self.root.socket());
         Ok(status)
@@ -287,32 +294,43 @@ impl Daemon {
 
     fn run_loop(
         &mut self,
+        inbox: &Inbox,
         exits: &Receiver<Exit>,
         notes: &Receiver<Notification>,
         calls: &Receiver<Call>,
         signals: &Receiver<Received>,
     ) -> i32 {
+        let mut events = [EpollEvent::empty(); 64];
+        let mut woken = Vec::with_capacity(events.len());
         loop {
             if self.stopping && self.engine.is_shut_down() {
                 self.flush();
                 self.logs.write_deferred();
                 return self.shutdown_status();
             }
-            let timer = match self.engine.next_deadline() {
-                Some(deadline) => {
-                    let wait = deadline.0.saturating_sub(now().0);
-                    crossbeam_channel::at(Instant::now() + std::time::Duration::from_millis(wait))
-                }
-                None => crossbeam_channel::never(),
+            // Messages left from the last turn (it takes one request at a time): look, do
+            // not wait.
+            let pending =
+                !(exits.is_empty() && notes.is_empty() && calls.is_empty() && signals.is_empty());
+            let timeout = if pending {
+                Some(0)
+            } else {
+                self.engine
+                    .next_deadline()
+                    .map(|deadline| deadline.0.saturating_sub(now().0))
             };
-            select! {
-                recv(exits) -> exit => if let Ok(exit) = exit { self.on_exit(exit) },
-                recv(notes) -> note => if let Ok(note) = note { self.on_notify(note) },
-                recv(calls) -> call => if let Ok(call) = call { self.on_call(call) },
-                recv(signals) -> signal => if let Ok(signal) = signal { self.on_signal(signal) },
-                recv(timer) -> _ => self.feed(Event::DeadlineReached),
+            inbox.wait(&mut events, timeout, &mut woken);
+            // A method's process ended: reaped here, and what follows (a restart) is done
+            // before anything else.
+            for &event in &woken {
+                if let Woken::Exited { pid, pidfd } = event
+                    && let Some(exit) = self.reaper.reap(pid, pidfd)
+                {
+                    self.on_exit(exit);
+                }
             }
-            // Take whatever else has arrived before writing the repository once.
+            // Then whatever else has arrived, before writing the repository once: every
+            // exit and notification, every signal, one request.
             for _ in 0..4096 {
                 if let Ok(exit) = exits.try_recv() {
                     self.on_exit(exit);
@@ -321,6 +339,19 @@ impl Daemon {
                 } else {
                     break;
                 }
+            }
+            while let Ok(signal) = signals.try_recv() {
+                self.on_signal(signal);
+            }
+            if let Ok(call) = calls.try_recv() {
+                self.on_call(call);
+            }
+            if self
+                .engine
+                .next_deadline()
+                .is_some_and(|deadline| deadline.0 <= now().0)
+            {
+                self.feed(Event::DeadlineReached);
             }
             self.flush();
             self.logs.write_deferred();
@@ -1018,7 +1049,7 @@ fn raise_file_limit() {
 
 /// Blocks SIGTERM, SIGINT and SIGHUP in every thread (the ones started after this inherit
 /// the mask) and starts a thread that takes them with `sigwait`.
-fn block_signals() -> std::io::Result<Receiver<Received>> {
+fn block_signals(inbox: &Inbox) -> std::io::Result<Receiver<Received>> {
     use nix::sys::signal::{SigSet, SigmaskHow, Signal as S, pthread_sigmask};
     let mut set = SigSet::empty();
     set.add(S::SIGTERM);
@@ -1026,6 +1057,7 @@ fn block_signals() -> std::io::Result<Receiver<Received>> {
     set.add(S::SIGHUP);
     pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None).map_err(std::io::Error::from)?;
     let (tx, rx) = crossbeam_channel::unbounded();
+    let tx = inbox::Sender::new(tx, inbox);
     std::thread::Builder::new()
         .name("signals".into())
         .stack_size(64 * 1024)

@@ -15,6 +15,7 @@ mod config;
 pub mod contract;
 pub mod control;
 pub mod daemon;
+pub mod inbox;
 pub mod logs;
 pub mod manifests;
 pub mod notify;

@@ -7,7 +7,7 @@ use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
-use crossbeam_channel::Sender;
+use crate::inbox::Sender;
 use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg, setsockopt, sockopt};
 
 /// One datagram, parsed.
@@ -138,7 +138,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("notify.sock");
         let (tx, rx) = crossbeam_channel::unbounded();
-        start(&path, tx).expect("bind");
+        let inbox = crate::inbox::Inbox::new().expect("inbox");
+        start(&path, Sender::new(tx, &inbox)).expect("bind");
         let client = UnixDatagram::unbound().expect("socket");
         client.send_to(b"READY=1", &path).expect("send");
         let got = rx

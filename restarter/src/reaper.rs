@@ -16,10 +16,10 @@
 
 use std::collections::HashSet;
 use std::io::Read;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crossbeam_channel::Sender;
+use crate::inbox::{Inbox, Sender};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
@@ -40,7 +40,7 @@ pub struct Exit {
     pub status: Option<MethodStatus>,
 }
 
-/// Epoll data of the signalfd (a pidfd's is `pid << 32 | descriptor`; pids are below 2^22).
+/// Epoll data of the signalfd.
 const SIGNALS: u64 = u64::MAX;
 /// Epoll data of the eventfd that says the engine is done.
 const DONE: u64 = u64::MAX - 1;
@@ -54,6 +54,8 @@ struct Shared {
     /// Children not reaped through a pidfd: until they are, a collection looks at every
     /// child.
     untracked: Mutex<HashSet<u32>>,
+    /// Where the methods' pidfds go: the engine thread waits on them.
+    inbox: Inbox,
 }
 
 /// The reaper: [`Reaper::run`] on the main thread, [`ReaperHandle`] wherever methods are
@@ -86,7 +88,7 @@ pub fn block_sigchld() -> std::io::Result<()> {
 
 impl Reaper {
     /// The reaper's descriptors; `SIGCHLD` must already be blocked ([`block_sigchld`]).
-    pub fn new(exits: Sender<Exit>) -> std::io::Result<Reaper> {
+    pub fn new(exits: Sender<Exit>, inbox: Inbox) -> std::io::Result<Reaper> {
         let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC)?;
         let signals = SignalFd::with_flags(
             &SigSet::from(NixSignal::SIGCHLD),
@@ -104,6 +106,7 @@ impl Reaper {
             shared: Arc::new(Shared {
                 done,
                 untracked: Mutex::new(HashSet::new()),
+                inbox,
             }),
             epoll,
             signals,
@@ -121,7 +124,8 @@ impl Reaper {
         }
     }
 
-    /// Reaps until [`ReaperHandle::finish`] (or until nobody listens for exits). Call it on
+    /// Tracks the methods' processes and collects orphans until [`ReaperHandle::finish`] (or
+    /// until nobody listens for exits). Call it on
     /// the main thread once every other thread has started: it gives the calling thread a
     /// descriptor table of its own.
     pub fn run(self) {
@@ -141,6 +145,10 @@ impl Reaper {
                     return;
                 }
             };
+            // The pidfds of processes the engine reaped since the last wake-up.
+            for pidfd in self.shared.inbox.take_done() {
+                drop(own(pidfd));
+            }
             for event in &events[..count] {
                 let delivered = match event.data() {
                     DONE => return,
@@ -151,7 +159,7 @@ impl Reaper {
                         while let Ok(Some(_)) = self.signals.read_signal() {}
                         self.collect()
                     }
-                    data => self.reap(data),
+                    _ => true,
                 };
                 if !delivered {
                     return;
@@ -160,7 +168,7 @@ impl Reaper {
         }
     }
 
-    /// Opens a pidfd for each pid the engine sent and adds it to the epoll set.
+    /// Opens a pidfd for each pid the engine sent and adds it to the engine's epoll set.
     fn track_new(&self) -> bool {
         let mut buffer = [0u8; 4 * 256];
         loop {
@@ -179,15 +187,12 @@ impl Reaper {
 
     fn track(&self, pid: u32) {
         match crate::contract::pidfd_open(pid) {
-            Some(pidfd) => {
-                let data = (u64::from(pid) << 32) | u64::from(fd_number(pidfd.as_fd()));
-                let event = EpollEvent::new(EpollFlags::EPOLLIN | EpollFlags::EPOLLONESHOT, data);
-                if self.epoll.add(pidfd.as_fd(), event).is_ok() {
-                    // Closed by `reap`, after its one event.
-                    let _ = pidfd.into_raw_fd();
-                    return;
-                }
+            Some(pidfd) if self.shared.inbox.watch_exit(pid, pidfd.as_fd()).is_ok() => {
+                // Closed once the engine has reaped the process (`take_done`).
+                let _ = pidfd.into_raw_fd();
+                return;
             }
+            Some(_) => {}
             // Reaped already, by a collection of every child.
             None if Errno::last() == Errno::ESRCH => return,
             None => {}
@@ -196,28 +201,6 @@ impl Reaper {
         lock(&self.shared.untracked).insert(pid);
         // It may have exited already, its SIGCHLD consumed by a narrower collection.
         let _ = self.collect();
-    }
-
-    /// Reaps the child behind a pidfd the epoll set reported (it has exited), and closes the
-    /// pidfd. False when nobody listens for exits any more.
-    fn reap(&self, data: u64) -> bool {
-        let Ok(raw) = i32::try_from(data & 0xffff_ffff) else {
-            return true;
-        };
-        let pidfd = own(raw);
-        loop {
-            match waitid(Id::PIDFd(pidfd.as_fd()), WaitPidFlag::WEXITED) {
-                Ok(status) => {
-                    return match exit_of(status) {
-                        Some(exit) => self.exits.send(exit).is_ok(),
-                        None => true,
-                    };
-                }
-                Err(Errno::EINTR) => {}
-                // Reaped already, by a collection of every child.
-                Err(_) => return true,
-            }
-        }
     }
 
     /// Collects the children no pidfd stands for: orphans (children of this, the main,
@@ -250,6 +233,29 @@ impl Reaper {
 }
 
 impl ReaperHandle {
+    /// Reaps a method's process whose pidfd the engine's epoll set reported (it has
+    /// exited); the pidfd goes back to the reaper to be closed. `None` when there is nothing
+    /// to report: reaped already by a collection of every child, or (never expected: a
+    /// pidfd is readable once its process is a zombie) still running, in which case the
+    /// collection of every child takes it over.
+    pub fn reap(&self, pid: u32, pidfd: i32) -> Option<Exit> {
+        self.shared.inbox.done_with(pidfd);
+        let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
+        let target = Pid::from_raw(i32::try_from(pid).ok()?);
+        loop {
+            match waitid(Id::Pid(target), flags) {
+                Ok(WaitStatus::StillAlive) => {
+                    lock(&self.shared.untracked).insert(pid);
+                    let _ = nix::sys::signal::kill(Pid::this(), NixSignal::SIGCHLD);
+                    return None;
+                }
+                Ok(status) => return exit_of(status),
+                Err(Errno::EINTR) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+
     /// A child was forked: the reaper will wait for it through a pidfd.
     pub fn track(&self, pid: u32) {
         let bytes = pid.to_ne_bytes();
@@ -269,10 +275,6 @@ impl ReaperHandle {
     }
 }
 
-fn fd_number(fd: BorrowedFd<'_>) -> u32 {
-    u32::try_from(fd.as_raw_fd()).unwrap_or(u32::MAX)
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -288,9 +290,9 @@ fn own_descriptor_table() -> Result<(), Errno> {
 
 #[allow(unsafe_code)]
 fn own(fd: i32) -> OwnedFd {
-    // SAFETY: `Reaper::reap` hands over a descriptor that `Reaper::track` gave up ownership
-    // of: nobody else closes it; it is closed here, once, after its one event
-    // (EPOLLONESHOT).
+    // SAFETY: the engine hands back (`Inbox::take_done`) a descriptor of this thread's table
+    // that `Reaper::track` gave up ownership of, once, after reaping its process: nobody
+    // else closes it; it is closed here, once.
     unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
