@@ -1,11 +1,12 @@
 //! The engine thread: svc.startd's one loop.
 //!
 //! ```text
-//! reaper (waitid) ──┐
-//! watcher (pidfd) ──┤
-//! notify socket ────┼──> select! ──> Engine::handle(event, now) ──> actions ──> spawn, signal,
-//! control clients ──┤        ^                                                log, repository
-//! signals ──────────┘        └── at(engine.next_deadline())
+//! methods' pidfds ──────┐
+//! orphans (reaper) ─────┤ channels ring
+//! adopted (watcher) ────┤ the bell
+//! notify socket ────────┼──> epoll_wait ──> Engine::handle(event, now) ──> actions ──> spawn,
+//! control clients ──────┤        ^                                     signal, log, repository
+//! signals ──────────────┘        └── timeout: engine.next_deadline()
 //! ```
 //!
 //! Everything the engine decides is carried out here, in order; what follows from it (a

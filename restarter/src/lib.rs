@@ -1,13 +1,15 @@
 //! svc.startd, the restarter daemon: the I/O shell around `smf_core::engine`.
 //!
-//! One engine thread ([`daemon`]) owns the engine and everything it decides; the other
-//! threads only wait (for child exits, process events, notifications, clients, signals) and
-//! turn what they see into messages on crossbeam channels. See ARCHITECTURE.md for the
-//! event flow.
+//! One engine thread ([`daemon`]) owns the engine and everything it decides, and waits in
+//! one epoll set ([`inbox`]) for its methods' exits and for messages from the other
+//! threads, which only wait (for orphans, adopted processes, notifications, clients,
+//! signals) and turn what they see into messages on crossbeam channels that ring the
+//! inbox's bell. See ARCHITECTURE.md for the event flow.
 //!
 //! - [`root`]: the root's paths and lock. [`manifests`]: finding and checking manifests.
 //! - [`spawn`]: fork/exec with the method context. [`contract`]: which processes are whose.
-//! - [`reaper`]: the threads that wait for processes. [`notify`]: `$NOTIFY_SOCKET`.
+//! - [`reaper`]: pidfds for the methods, orphans, adopted processes. [`inbox`]: what the
+//!   engine waits on. [`notify`]: `$NOTIFY_SOCKET`.
 //! - [`control`]: the control socket. [`repository`]: SQLite. [`logs`]: per-instance logs.
 //! - `config`: svccfg's import, export, delete and setprop, and where they enter the daemon.
 

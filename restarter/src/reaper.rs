@@ -1,18 +1,21 @@
 //! Waiting for processes: the reaper (svc.startd's children) and the watcher (processes that
 //! are not its children, through pidfds in an epoll set). Both block in the kernel until
-//! something dies: nothing polls.
+//! something happens: nothing polls.
 //!
 //! The reaper runs on svc.startd's main thread, while the engine (which forks every method)
-//! runs on a thread of its own. Each method's process is reaped through a pidfd
-//! (`waitid(P_PIDFD)`: the kernel looks at that process only, where `waitid(P_ALL)` looks at
-//! every child, 10,000 of them with 10,000 services). The pidfds live in a descriptor table
-//! of the reaper's own (`unshare(CLONE_FILES)`): in the table the engine forks from, each
-//! would be copied into every child and closed again by its exec. Orphans that the kernel
-//! re-parents to svc.startd (a child subreaper) are children of its main thread, not of the
-//! thread that forked their ancestor: on every `SIGCHLD` (through a signalfd) the reaper
-//! collects them with `waitid(P_ALL, __WNOTHREAD)`, which looks only at the main thread's own
-//! children. A method whose pidfd could not be had makes that collection look at every child
-//! until it has been reaped.
+//! runs on a thread of its own. For each method's process the reaper opens a pidfd and adds
+//! it to the engine's epoll set ([`crate::inbox`]): the engine thread is woken by the exit
+//! itself and reaps the process (`waitid(P_PID)`: the kernel looks at that process only,
+//! where `waitid(P_ALL)` looks at every child, 10,000 of them with 10,000 services). The
+//! pidfds live in a descriptor table of the reaper's own (`unshare(CLONE_FILES)`): in the
+//! table the engine forks from, each would be copied into every child and closed again by
+//! its exec; the engine hands their numbers back once reaped and the reaper closes them.
+//! Orphans that the kernel re-parents to svc.startd (a child subreaper) are children of its
+//! main thread, not of the thread that forked their ancestor: on every `SIGCHLD` (through a
+//! signalfd) the reaper collects them with `waitid(P_ALL, __WNOTHREAD)`, which looks only at
+//! the main thread's own children, and sends their exits over a channel. A method whose
+//! pidfd could not be had makes that collection look at every child until it has been
+//! reaped.
 
 use std::collections::HashSet;
 use std::io::Read;
