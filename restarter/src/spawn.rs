@@ -159,7 +159,7 @@ pub fn resolve(run: &MethodRun) -> Result<Resolved, SpawnError> {
         // svc.startd's own user may lack a passwd entry (a container's arbitrary uid). Looked
         // up once: most methods run as svc.startd's user, and a restart should not read
         // /etc/passwd and /etc/group.
-        None => own_user().map(|(user, _)| user.clone()),
+        None => own_user().cloned(),
     };
     let uid = passwd.as_ref().map_or(daemon_uid, |passwd| passwd.uid);
     let gid = match &named_group {
@@ -172,12 +172,10 @@ pub fn resolve(run: &MethodRun) -> Result<Resolved, SpawnError> {
             .filter(|name| !name.is_empty())
             .map(|name| lookup_group(name, "supplementary group"))
             .collect::<Result<Vec<_>, _>>()?,
-        (None, Some(passwd))
-            if named_user.is_none()
-                && named_group.is_none()
-                && let Some((_, groups)) = own_user() =>
-        {
-            groups.clone()
+        // Nothing named: the method keeps svc.startd's own groups (its identity is not
+        // changed), so they are not looked up in the group database.
+        (None, Some(_)) if named_user.is_none() && named_group.is_none() => {
+            nix::unistd::getgroups().unwrap_or_default()
         }
         (None, Some(passwd)) => CString::new(passwd.name.as_bytes())
             .map_err(|_| Errno::EINVAL)
@@ -535,16 +533,14 @@ pub fn remember_signals() {
     let _ = IGNORED_SIGNALS.set(ignored);
 }
 
-/// svc.startd's own passwd entry and groups, looked up once.
-fn own_user() -> Option<&'static (User, Vec<Gid>)> {
-    static OWN: std::sync::OnceLock<Option<(User, Vec<Gid>)>> = std::sync::OnceLock::new();
-    OWN.get_or_init(|| {
-        let user = User::from_uid(nix::unistd::geteuid()).ok().flatten()?;
-        let name = CString::new(user.name.as_bytes()).ok()?;
-        let groups = nix::unistd::getgrouplist(&name, user.gid).ok()?;
-        Some((user, groups))
-    })
-    .as_ref()
+/// svc.startd's own passwd entry, looked up once (for `HOME`, `USER`, `LOGNAME`). Its
+/// supplementary groups are not listed from the group database (`getgrouplist` asks every
+/// source in nsswitch.conf, loading their libraries into svc.startd for good): a method
+/// that names no user or group keeps svc.startd's own.
+fn own_user() -> Option<&'static User> {
+    static OWN: std::sync::OnceLock<Option<User>> = std::sync::OnceLock::new();
+    OWN.get_or_init(|| User::from_uid(nix::unistd::geteuid()).ok().flatten())
+        .as_ref()
 }
 
 /// A name or a numeric uid, with its passwd entry.
