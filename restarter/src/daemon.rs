@@ -886,7 +886,8 @@ impl Daemon {
     /// Writes what this turn changed, in one transaction. On failure (a full or read-only
     /// disk) the changes are kept for the next turn and the services keep running.
     pub(crate) fn flush(&mut self) {
-        for fmri in self.dirty.drain() {
+        // Taken, not drained: after a bring-up the set would keep room for every instance.
+        for fmri in std::mem::take(&mut self.dirty) {
             let main = self.main_pids.get(&fmri).copied();
             let processes = self
                 .contracts
