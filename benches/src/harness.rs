@@ -1,8 +1,9 @@
 //! What the whole-system harnesses (`startd-bench`, `peer-bench`) share: reading `/proc`,
-//! the fork+exec floor, a few statistics and formats, and writing a marked section of
-//! BENCHMARKS.md.
+//! the fork+exec floor, the file-creation calibration, a few statistics and formats, and
+//! writing a marked section of BENCHMARKS.md.
 
-use std::fs;
+use std::fs::{self, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -149,6 +150,57 @@ pub fn measure_floor(
     let elapsed = start.elapsed();
     drop(floor);
     Ok(elapsed)
+}
+
+/// The file-creation calibration: how long creating one empty file takes in the directory
+/// the roots are made in. A fresh root makes svc.startd create one log file per service, and
+/// on ext4 a creation costs from ~20 µs to ~1 ms depending on how many files were deleted in
+/// the last minute or so (the inode allocator skips recently deleted inodes), so a fresh-root
+/// bring-up is read against this figure.
+#[derive(Debug, Clone, Copy)]
+pub struct FileCreation {
+    pub files: usize,
+    pub took: Duration,
+}
+
+impl FileCreation {
+    /// Microseconds per file.
+    pub fn per_file_us(&self) -> f64 {
+        self.took.as_secs_f64() * 1e6 / self.files.max(1) as f64
+    }
+}
+
+/// Creates `min(n, 1000)` empty files the way svc.startd creates a log (`O_WRONLY | O_CREAT |
+/// O_APPEND | O_CLOEXEC`, mode 0644, then close) in a new directory `PREFIX*` in the default
+/// temporary directory (where the roots are made), timed. The directory is handed back, to
+/// be deleted at the end of the run: deleting it now would slow down the next creations.
+pub fn measure_file_creation(prefix: &str, n: usize) -> Result<(FileCreation, tempfile::TempDir)> {
+    let dir = tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|error| format!("cannot create a temporary directory: {error}"))?;
+    let files = n.min(1000);
+    let names: Vec<PathBuf> = (0..files)
+        .map(|i| dir.path().join(format!("f{i:05}.log")))
+        .collect();
+    let start = Instant::now();
+    for name in &names {
+        // std opens with O_CLOEXEC already; spelled out as svc.startd does.
+        OpenOptions::new()
+            .append(true)
+            .create(true)
+            .mode(0o644)
+            .custom_flags(nix::libc::O_CLOEXEC)
+            .open(name)
+            .map_err(|error| format!("file creation: {}: {error}", name.display()))?;
+    }
+    Ok((
+        FileCreation {
+            files,
+            took: start.elapsed(),
+        },
+        dir,
+    ))
 }
 
 /// Writes `section` between the markers `begin` and `end` of `file`, or, when the markers

@@ -10,6 +10,11 @@
 //!
 //! For each size N it measures, in this order:
 //!
+//! 0. **File creation** (a calibration): min(N, 1000) empty files created the way svc.startd
+//!    creates a log, in a new directory next to the roots, timed per file. A fresh root makes
+//!    svc.startd create one log file per service, and on ext4 a creation costs ~20 µs to
+//!    ~1 ms depending on how many files were deleted in the last minute or so, so the
+//!    fresh-root bring-up is read against this figure.
 //! 1. **The fork+exec floor**: the harness itself starts the same N processes svc.startd
 //!    will, `/bin/sleep 100000` (svc.startd executes a plain command like this one directly,
 //!    without `/bin/sh`), with `std::process::Command` (posix_spawn) in a tight loop, timed
@@ -32,12 +37,20 @@
 //!    (utime + stime) and context switches (voluntary + involuntary) summed over all of
 //!    svc.startd's threads, before and after `--idle-seconds` of nothing happening.
 //! 6. **Shutdown**: SIGTERM until svc.startd has stopped every service and exited.
+//! 7. **Bring-up on the same root again** (a boot): svc-startd started again with the same
+//!    arguments on the same root, which keeps `log/` and `repository.db` from the first run
+//!    (the log files exist and are appended to, as at a boot); timed as in 2, until all N
+//!    are `sleep` and `explain` is empty, then shut down as in 6. Its ratio is to the same
+//!    floor.
 //!
 //! It prints a markdown table; `--write FILE` also replaces the section between
 //! `<!-- startd-bench:begin -->` and `<!-- startd-bench:end -->` in FILE (appended when
 //! absent). Nothing is asserted: it measures. Any failure (svc.startd exits, a wait times
-//! out) prints what happened with svc.startd's stderr (`TMP/startd.stderr`, the root is kept)
-//! and exits non-zero, after killing every process it started, by pid.
+//! out) prints what happened with svc.startd's stderr (`TMP/startd.stderr`, or
+//! `TMP/startd-boot.stderr` for the second bring-up; the root is kept) and exits non-zero,
+//! after killing every process it started, by pid. The roots and the calibration's
+//! directories are deleted at the end of the run, not before: deleting thousands of files
+//! slows down the creations that follow (ext4).
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -55,8 +68,9 @@ use smf_core::protocol::{self, Request, Response};
 use smf_core::state::State;
 
 use smf_benches::harness::{
-    BRINGUP_POLL, clock_ticks_per_second, is_sleep, last_pid, measure_floor, mib, percentile,
-    proc_values, remove_startd_cgroups, startd_cgroup_of, today, verdict, write_section,
+    BRINGUP_POLL, FileCreation, clock_ticks_per_second, is_sleep, last_pid, measure_file_creation,
+    measure_floor, mib, percentile, proc_values, remove_startd_cgroups, startd_cgroup_of, today,
+    verdict, write_section,
 };
 
 type Result<T> = std::result::Result<T, String>;
@@ -398,11 +412,28 @@ fn manifest(n: usize) -> String {
     xml
 }
 
+/// A temporary root `startd-bench-*` holding the manifest of N services in
+/// `bench-manifests/`, for a first bring-up.
+fn fresh_root(n: usize) -> Result<tempfile::TempDir> {
+    let root = tempfile::Builder::new()
+        .prefix("startd-bench-")
+        .tempdir()
+        .map_err(|error| format!("cannot create a temporary root: {error}"))?;
+    let manifests = root.path().join("bench-manifests");
+    fs::create_dir_all(&manifests)
+        .and_then(|()| fs::write(manifests.join("bench.xml"), manifest(n)))
+        .map_err(|error| format!("cannot write the manifest: {error}"))?;
+    Ok(root)
+}
+
 /// A running svc.startd on a temporary root. Dropping it stops it (SIGTERM, then SIGKILL)
-/// and kills every `sleep` child it was seen with, by pid.
+/// and kills every `sleep` child it was seen with, by pid. The root goes with it unless it
+/// is taken back (`root.take()`) to be kept until the end of the run or started on again.
 struct Startd {
     root: Option<tempfile::TempDir>,
     path: PathBuf,
+    /// svc.startd's stderr, in the root.
+    stderr: PathBuf,
     child: Option<Child>,
     pid: u32,
     /// How many services it runs.
@@ -422,18 +453,20 @@ struct Startd {
 }
 
 impl Startd {
-    fn spawn(binary: &Path, n: usize, extra: &[String]) -> Result<(Startd, Instant)> {
-        let root = tempfile::Builder::new()
-            .prefix("startd-bench-")
-            .tempdir()
-            .map_err(|error| format!("cannot create a temporary root: {error}"))?;
+    /// Starts svc-startd on `root` (made by [`fresh_root`], possibly run on before) with
+    /// `--manifests ROOT/bench-manifests`, its stderr in `ROOT/<stderr_name>`.
+    fn spawn(
+        binary: &Path,
+        root: tempfile::TempDir,
+        n: usize,
+        extra: &[String],
+        stderr_name: &str,
+    ) -> Result<(Startd, Instant)> {
         let path = root.path().to_path_buf();
         let manifests = path.join("bench-manifests");
-        fs::create_dir_all(&manifests)
-            .and_then(|()| fs::write(manifests.join("bench.xml"), manifest(n)))
-            .map_err(|error| format!("cannot write the manifest: {error}"))?;
-        let stderr = File::create(path.join("startd.stderr"))
-            .map_err(|error| format!("cannot create startd.stderr: {error}"))?;
+        let stderr_path = path.join(stderr_name);
+        let stderr = File::create(&stderr_path)
+            .map_err(|error| format!("cannot create {stderr_name}: {error}"))?;
         let start = Instant::now();
         let child = Command::new(binary)
             .arg("--root")
@@ -451,6 +484,7 @@ impl Startd {
             Startd {
                 root: Some(root),
                 path,
+                stderr: stderr_path,
                 child: Some(child),
                 pid,
                 expected: n,
@@ -468,7 +502,7 @@ impl Startd {
 
     /// The end of svc.startd's stderr.
     fn stderr_tail(&self, lines: usize) -> String {
-        let text = fs::read_to_string(self.path.join("startd.stderr")).unwrap_or_default();
+        let text = fs::read_to_string(&self.stderr).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
         let from = all.len().saturating_sub(lines);
         if all.is_empty() {
@@ -485,7 +519,7 @@ impl Startd {
             "{}\nsvc.startd (pid {}) stderr, last lines of {}:\n{}",
             what.as_ref(),
             self.pid,
-            self.path.join("startd.stderr").display(),
+            self.stderr.display(),
             self.stderr_tail(40)
         )
     }
@@ -722,9 +756,35 @@ struct Idle {
     threads: usize,
 }
 
+/// One bring-up, timed.
+#[derive(Debug, Clone, Copy)]
+struct BringUp {
+    /// From the spawn of svc-startd until all N of its children are `sleep`.
+    took: Duration,
+    /// svc.startd's CPU ticks by then.
+    startd_ticks: u64,
+    /// The harness's own CPU ticks while it polled.
+    harness_ticks: u64,
+}
+
+/// The second bring-up, on the same root again (a boot): the log files and the repository
+/// are there from the first.
+#[derive(Debug, Clone)]
+struct Boot {
+    bringup: BringUp,
+    /// After the last `sleep`, until `explain` was empty.
+    confirm: Duration,
+    contracts: String,
+    shutdown: Option<Duration>,
+    shutdown_left: usize,
+    cgroups_left: Option<usize>,
+}
+
 #[derive(Debug, Clone)]
 struct SizeResult {
     n: usize,
+    /// The calibration, just before the floor.
+    files: FileCreation,
     floor: Duration,
     bringup: Duration,
     /// After the last `sleep`, until `list` showed all online.
@@ -749,6 +809,7 @@ struct SizeResult {
     bringup_harness_ticks: u64,
     /// Instance cgroups svc.startd left behind after its exit (None: not in cgroup mode).
     cgroups_left: Option<usize>,
+    boot: Boot,
 }
 
 /// How long svc.startd may take to stop everything and exit.
@@ -756,24 +817,23 @@ fn shutdown_timeout(args: &Args) -> Duration {
     Duration::from_secs(60).max(args.timeout)
 }
 
-fn measure_size(
+/// Starts svc-startd on `root` and times its bring-up: from the spawn until all N of its
+/// children are `sleep` (the cheap look every ~1 ms, see [`NewChildren`], confirmed by the
+/// children list). `what` names the bring-up in messages.
+fn bring_up(
     binary: &Path,
+    root: tempfile::TempDir,
     n: usize,
     args: &Args,
-    idle_here: bool,
-) -> Result<(SizeResult, Option<tempfile::TempDir>)> {
-    eprintln!("startd-bench: N = {n}: fork+exec floor");
-    let floor = measure_floor(n, args.timeout, || Ok(()))?;
-    eprintln!("startd-bench: N = {n}: floor {:.3} s", floor.as_secs_f64());
-    std::thread::sleep(Duration::from_millis(500));
-
-    // Bring-up.
+    stderr_name: &str,
+    what: &str,
+) -> Result<(Startd, BringUp)> {
     let harness_before = cpu_ticks("/proc/self/stat").unwrap_or(0);
     let mut watcher = NewChildren::new();
-    let (mut startd, start) = Startd::spawn(binary, n, &args.startd_args)?;
+    let (mut startd, start) = Startd::spawn(binary, root, n, &args.startd_args, stderr_name)?;
     let mut found = Vec::new();
     let mut full_look = Instant::now();
-    let bringup = loop {
+    let took = loop {
         watcher.poll(startd.pid, &startd.sleepers, &mut found);
         let now = Instant::now();
         for pid in found.drain(..) {
@@ -791,21 +851,54 @@ fn measure_size(
             startd.count_sleepers();
             full_look = Instant::now();
         }
-        startd.check_alive("bringing up services")?;
+        startd.check_alive(&format!("waiting for the {what}"))?;
         if start.elapsed() > args.timeout {
             let seen = startd.count_sleepers();
             return Err(startd.fail(format!(
-                "bring-up of {n} services timed out after {:?}: {seen} sleep children",
+                "{what} of {n} services timed out after {:?}: {seen} sleep children",
                 args.timeout
             )));
         }
         std::thread::sleep(BRINGUP_POLL);
     };
-    let bringup_harness_ticks = cpu_ticks("/proc/self/stat")
+    let harness_ticks = cpu_ticks("/proc/self/stat")
         .unwrap_or(0)
         .saturating_sub(harness_before);
     startd.find_cgroup();
-    let bringup_cpu_ticks = cpu_ticks(&format!("/proc/{}/stat", startd.pid)).unwrap_or(0);
+    let startd_ticks = cpu_ticks(&format!("/proc/{}/stat", startd.pid)).unwrap_or(0);
+    Ok((
+        startd,
+        BringUp {
+            took,
+            startd_ticks,
+            harness_ticks,
+        },
+    ))
+}
+
+/// Measures one size. Answers the figures and the directories to delete at the end of the
+/// run (the root and the calibration's).
+fn measure_size(
+    binary: &Path,
+    n: usize,
+    args: &Args,
+    idle_here: bool,
+) -> Result<(SizeResult, Vec<tempfile::TempDir>)> {
+    let (files, files_dir) = measure_file_creation("startd-bench-files-", n)?;
+    eprintln!(
+        "startd-bench: N = {n}: file creation next to the roots: {:.0} µs per file ({} files)",
+        files.per_file_us(),
+        files.files
+    );
+    eprintln!("startd-bench: N = {n}: fork+exec floor");
+    let floor = measure_floor(n, args.timeout, || Ok(()))?;
+    eprintln!("startd-bench: N = {n}: floor {:.3} s", floor.as_secs_f64());
+    std::thread::sleep(Duration::from_millis(500));
+
+    // Bring-up, on a fresh root.
+    let (mut startd, fresh) =
+        bring_up(binary, fresh_root(n)?, n, args, "startd.stderr", "bring-up")?;
+    let bringup = fresh.took;
     eprintln!(
         "startd-bench: N = {n}: bring-up {:.3} s ({:.2}x floor)",
         bringup.as_secs_f64(),
@@ -913,18 +1006,26 @@ fn measure_size(
     let shutdown = startd.shutdown(shutdown_timeout(args));
     let cgroups_left = startd.cgroups_left;
     let shutdown_left = startd.sleepers_left;
-    // The root is deleted at the end of the run, not now: deleting thousands of log files
-    // right before the next size's bring-up creates as many would slow that down (ext4).
-    let root = startd.root.take();
+    // The root is kept: svc.startd starts on it again below, and it is deleted at the end of
+    // the run, not now: deleting thousands of log files right before the next size's
+    // bring-up creates as many would slow that down (ext4).
+    let root = startd
+        .root
+        .take()
+        .ok_or("the root is gone after the shutdown")?;
     drop(startd);
     std::thread::sleep(Duration::from_millis(500));
+
+    // Bring-up on the same root again (a boot): its logs and repository are there.
+    let (boot, root) = measure_boot(binary, root, n, floor, args)?;
     Ok((
         SizeResult {
             n,
+            files,
             floor,
             bringup,
             confirm,
-            bringup_cpu_ticks,
+            bringup_cpu_ticks: fresh.startd_ticks,
             list_ms,
             list_one_ms,
             explain_ms,
@@ -937,10 +1038,57 @@ fn measure_size(
             shutdown,
             shutdown_left,
             cgroups_left,
-            bringup_harness_ticks,
+            bringup_harness_ticks: fresh.harness_ticks,
+            boot,
         },
-        root,
+        vec![root, files_dir],
     ))
+}
+
+/// The second bring-up of a size: svc-startd started again with the same arguments on the
+/// root the first one ran on, timed the same way, until all N are `sleep` and `explain` is
+/// empty; then shut down the same way. Answers its figures and the root (kept).
+fn measure_boot(
+    binary: &Path,
+    root: tempfile::TempDir,
+    n: usize,
+    floor: Duration,
+    args: &Args,
+) -> Result<(Boot, tempfile::TempDir)> {
+    let what = "bring-up on the same root again";
+    let logs = fs::read_dir(root.path().join("log")).map_or(0, Iterator::count);
+    eprintln!(
+        "startd-bench: N = {n}: svc-startd again on {} ({logs} files in log/)",
+        root.path().display()
+    );
+    let (mut startd, bringup) = bring_up(binary, root, n, args, "startd-boot.stderr", what)?;
+    eprintln!(
+        "startd-bench: N = {n}: {what} {:.3} s ({:.2}x floor)",
+        bringup.took.as_secs_f64(),
+        bringup.took.as_secs_f64() / floor.as_secs_f64()
+    );
+    // As after the first bring-up: `ping`, then `explain` polled until empty.
+    let contracts = startd.contracts(args.timeout)?;
+    let confirm_start = Instant::now();
+    startd.wait_settled(what, Duration::from_secs(30), args.timeout)?;
+    let confirm = confirm_start.elapsed();
+    eprintln!("startd-bench: N = {n}: shutdown after the {what}");
+    let shutdown = startd.shutdown(shutdown_timeout(args));
+    let boot = Boot {
+        bringup,
+        confirm,
+        contracts,
+        shutdown,
+        shutdown_left: startd.sleepers_left,
+        cgroups_left: startd.cgroups_left,
+    };
+    let root = startd
+        .root
+        .take()
+        .ok_or("the root is gone after the shutdown")?;
+    drop(startd);
+    std::thread::sleep(Duration::from_millis(500));
+    Ok((boot, root))
 }
 
 fn measure_restarts(
@@ -1096,15 +1244,29 @@ fn report(args: &Args, machine: &Machine, results: &[SizeResult]) -> String {
         "What is measured (`benches/src/bin/startd-bench.rs`): the real `svc-startd` on a temporary
 root, given one manifest of N services `bench/sNNNNN`, each a default instance enabled,
 `startd/duration=child`, start method `/bin/sleep 100000` (a plain command: svc.startd
-executes it directly, as `/bin/sh -c \"exec ...\"` would), stop `:kill`. Sizes in order, each on a fresh root (roots are deleted at the end of the run).
+executes it directly, as `/bin/sh -c \"exec ...\"` would), stop `:kill`. Sizes in order, each
+on a fresh root, then on the same root again (roots are deleted at the end of the run).
 
-- Bring-up: from the spawn of svc-startd until all N of its children are `sleep`, polled
+- Bring-up, fresh root: from the spawn of svc-startd until all N of its children are `sleep`, polled
   every ~1 ms by looking at the pids handed out since the last look
   (`/proc/sys/kernel/ns_last_pid`, then `/proc/PID/stat`: parent and command), so that a
   look costs the same at any N (reading `/proc/PID/task/*/children` costs ~5 ms at
   10,000); the children list confirms the count at the end. The harness's own CPU during
   bring-up is shown: on 2 cores it competes with svc.startd. Then an empty `explain`
   (nothing in maintenance or in flight) and a full `list` confirm all N online{skipped}.
+  On a fresh root svc.startd creates one log file per service (`ROOT/log/<name>.log`), so
+  this ratio depends on the file-creation figure below.
+- Bring-up on the same root again (a boot): after the shutdown below, which leaves
+  `ROOT/log` and `ROOT/repository.db`, svc-startd is started again on the same root with the
+  same arguments and timed the same way, until all N are `sleep` and `explain` is empty;
+  then it is shut down the same way. The log files exist and are appended to, as at a boot.
+  Its ratio is to the same floor.
+- File creation (a calibration), just before each size's floor: min(N, 1000) empty files
+  created in a new directory next to the roots as svc.startd creates a log
+  (`O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC`, mode 0644, then close), time per file. On ext4 it
+  varies with how many files were deleted in the last minute or so (the inode allocator
+  skips recently deleted inodes; ~20 µs to ~1 ms per file has been seen), which is why
+  nothing is deleted before the end of the run.
 - Floor, measured in the same run just before: the harness starts the same N
   `/bin/sleep 100000` itself with `std::process::Command` in a tight loop (`posix_spawn`,
   a vfork, as svc.startd's own spawn), timed the same way.
@@ -1116,8 +1278,8 @@ executes it directly, as `/bin/sh -c \"exec ...\"` would), stop `:kill`. Sizes i
   involuntary) summed over all svc.startd threads, over {idle} s with nothing happening.
 - Memory: `/proc/PID/smaps_rollup` 1 s after bring-up (before any `list`), and after the
   full `list`; peak RSS is `VmHWM`.
-- Requests, each timed once; shutdown: SIGTERM until svc.startd has stopped everything and
-  exited (SIGKILL after {shutdown:.0} s).
+- Requests, each timed once; shutdown, after each bring-up: SIGTERM until svc.startd has
+  stopped everything and exited (SIGKILL after {shutdown:.0} s).
 
 Reproduce (a few minutes at the default sizes):
 
@@ -1161,7 +1323,7 @@ figures across runs.
         let ratio = r.bringup.as_secs_f64() / r.floor.as_secs_f64();
         let _ = writeln!(
             out,
-            "| bring-up to online | {} | {:.3} s (**{:.2}× floor**); {:.2} s of CPU (harness polling: {:.2} s); settled {:.1} ms later | floor {:.3} s | ≤ {TARGET_BRINGUP_RATIO}× floor | {} |",
+            "| bring-up to online, fresh root | {} | {:.3} s (**{:.2}× floor**); {:.2} s of CPU (harness polling: {:.2} s); settled {:.1} ms later | floor {:.3} s | ≤ {TARGET_BRINGUP_RATIO}× floor | {} |",
             r.n,
             r.bringup.as_secs_f64(),
             ratio,
@@ -1170,6 +1332,31 @@ figures across runs.
             r.confirm.as_secs_f64() * 1e3,
             r.floor.as_secs_f64(),
             verdict(ratio <= TARGET_BRINGUP_RATIO),
+        );
+    }
+    for r in results {
+        let boot = &r.boot;
+        let ratio = boot.bringup.took.as_secs_f64() / r.floor.as_secs_f64();
+        let _ = writeln!(
+            out,
+            "| bring-up, same root again (a boot) | {} | {:.3} s (**{:.2}× floor**); {:.2} s of CPU (harness polling: {:.2} s); settled {:.1} ms later | floor {:.3} s | ≤ {TARGET_BRINGUP_RATIO}× floor | {} |",
+            r.n,
+            boot.bringup.took.as_secs_f64(),
+            ratio,
+            boot.bringup.startd_ticks as f64 / tck as f64,
+            boot.bringup.harness_ticks as f64 / tck as f64,
+            boot.confirm.as_secs_f64() * 1e3,
+            r.floor.as_secs_f64(),
+            verdict(ratio <= TARGET_BRINGUP_RATIO),
+        );
+    }
+    for r in results {
+        let _ = writeln!(
+            out,
+            "| file creation in the roots' directory (a calibration) | {} | {:.0} µs per file ({} files) | — | — | |",
+            r.n,
+            r.files.per_file_us(),
+            r.files.files,
         );
     }
     for r in results {
@@ -1235,20 +1422,21 @@ figures across runs.
             r.n, r.list_one_ms, r.explain_ms
         );
     }
+    let shutdown_text = |n: usize, shutdown: Option<Duration>, left: usize| match shutdown {
+        Some(took) => format!("{:.3} s", took.as_secs_f64()),
+        None => format!(
+            "did not exit within {:.0} s: {} of {n} services stopped by then; SIGKILL",
+            shutdown_timeout(args).as_secs_f64(),
+            n.saturating_sub(left),
+        ),
+    };
     for r in results {
         let _ = writeln!(
             out,
-            "| shutdown: SIGTERM → exit, all stopped | {} | {} | — | — | |",
+            "| shutdown: SIGTERM → exit, all stopped | {} | {}; after the bring-up on the same root again: {} | — | — | |",
             r.n,
-            match r.shutdown {
-                Some(took) => format!("{:.3} s", took.as_secs_f64()),
-                None => format!(
-                    "did not exit within {:.0} s: {} of {} services stopped by then; SIGKILL",
-                    shutdown_timeout(args).as_secs_f64(),
-                    r.n.saturating_sub(r.shutdown_left),
-                    r.n
-                ),
-            },
+            shutdown_text(r.n, r.shutdown, r.shutdown_left),
+            shutdown_text(r.n, r.boot.shutdown, r.boot.shutdown_left),
         );
     }
     out.push('\n');
@@ -1271,7 +1459,10 @@ figures across runs.
         .iter()
         .map(|r| format!("{} at N = {}", r.threads, r.n))
         .collect();
-    let mut modes: Vec<&str> = results.iter().map(|r| r.contracts.as_str()).collect();
+    let mut modes: Vec<&str> = results
+        .iter()
+        .flat_map(|r| [r.contracts.as_str(), r.boot.contracts.as_str()])
+        .collect();
     modes.dedup();
     let _ = writeln!(
         out,
@@ -1281,11 +1472,18 @@ figures across runs.
     );
     let left: Vec<String> = results
         .iter()
-        .filter_map(|r| {
-            r.cgroups_left
-                .filter(|&left| left > 0)
-                .map(|left| format!("{left} at N = {}", r.n))
+        .flat_map(|r| {
+            [
+                r.cgroups_left
+                    .filter(|&left| left > 0)
+                    .map(|left| format!("{left} at N = {}", r.n)),
+                r.boot
+                    .cgroups_left
+                    .filter(|&left| left > 0)
+                    .map(|left| format!("{left} at N = {} on the same root again", r.n)),
+            ]
         })
+        .flatten()
         .collect();
     if !left.is_empty() {
         let _ = writeln!(
@@ -1359,9 +1557,9 @@ fn run(args: &Args) -> Result<String> {
     for &n in &args.sizes {
         let idle_here = n == idle_at && !idle_done && args.idle_seconds > 0;
         idle_done |= idle_here;
-        let (result, root) = measure_size(&private, n, args, idle_here)?;
+        let (result, dirs) = measure_size(&private, n, args, idle_here)?;
         results.push(result);
-        roots.extend(root);
+        roots.extend(dirs);
     }
     drop(roots);
     Ok(report(args, &machine, &results))
