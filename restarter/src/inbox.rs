@@ -160,3 +160,84 @@ impl<T> Sender<T> {
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use std::os::fd::AsFd;
+
+    fn wait(inbox: &Inbox, timeout: Option<u64>) -> Vec<Woken> {
+        let mut events = [EpollEvent::empty(); 8];
+        let mut woken = Vec::new();
+        inbox.wait(&mut events, timeout, &mut woken);
+        woken
+    }
+
+    #[test]
+    fn a_send_rings_the_bell_once_and_the_message_waits_in_its_channel() {
+        let inbox = Inbox::new().unwrap();
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let sender = Sender::new(tx, &inbox);
+        sender.send(1).unwrap();
+        sender.send(2).unwrap();
+        assert_eq!(wait(&inbox, Some(1000)), vec![Woken::Bell]);
+        assert_eq!(rx.try_iter().collect::<Vec<_>>(), vec![1, 2]);
+        // The bell was read: nothing more until the next send.
+        assert_eq!(wait(&inbox, Some(10)), vec![]);
+        let other = sender.clone();
+        std::thread::spawn(move || other.send(3).unwrap());
+        assert_eq!(wait(&inbox, None), vec![Woken::Bell]);
+        assert_eq!(rx.try_recv().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_send_to_a_closed_channel_fails_without_ringing() {
+        let inbox = Inbox::new().unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let sender = Sender::new(tx, &inbox);
+        sender.try_send(1).unwrap();
+        assert!(sender.try_send(2).is_err(), "full");
+        assert_eq!(wait(&inbox, Some(1000)), vec![Woken::Bell]);
+        drop(rx);
+        assert!(sender.send(3).is_err());
+        assert_eq!(wait(&inbox, Some(10)), vec![]);
+    }
+
+    #[test]
+    fn a_watched_process_wakes_the_inbox_once_with_its_pid_when_it_ends() {
+        let inbox = Inbox::new().unwrap();
+        let mut child = std::process::Command::new("sleep")
+            .arg("0.2")
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let pidfd = crate::contract::pidfd_open(pid).unwrap();
+        inbox.watch_exit(pid, pidfd.as_fd()).unwrap();
+        assert_eq!(wait(&inbox, Some(0)), vec![], "still running");
+        let number = std::os::fd::AsRawFd::as_raw_fd(&pidfd);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let woken = loop {
+            let woken = wait(&inbox, Some(100));
+            if !woken.is_empty() || std::time::Instant::now() > deadline {
+                break woken;
+            }
+        };
+        assert_eq!(woken, vec![Woken::Exited { pid, pidfd: number }]);
+        // One event per watch (the engine reaps, the reaper closes the pidfd).
+        assert_eq!(wait(&inbox, Some(10)), vec![]);
+        child.wait().unwrap();
+        inbox.done_with(number);
+        assert_eq!(inbox.take_done(), vec![number]);
+        assert!(inbox.take_done().is_empty());
+    }
+
+    #[test]
+    fn the_time_passes_without_anything_arriving() {
+        let inbox = Inbox::new().unwrap();
+        let started = std::time::Instant::now();
+        assert_eq!(wait(&inbox, Some(20)), vec![]);
+        assert!(started.elapsed() >= std::time::Duration::from_millis(20));
+    }
+}
