@@ -1042,15 +1042,14 @@ impl Running {
                 command
             }
         };
-        let log = path.join(if started_again {
+        let log_name = if started_again {
             "supervisor-again.log"
         } else {
             "supervisor.log"
-        });
-        let out = File::create(&log).map_err(|error| io("supervisor.log", error))?;
-        let err = out
-            .try_clone()
-            .map_err(|error| io("supervisor.log", error))?;
+        };
+        let log = path.join(log_name);
+        let out = File::create(&log).map_err(|error| io(log_name, error))?;
+        let err = out.try_clone().map_err(|error| io(log_name, error))?;
         command
             .current_dir(&path)
             .stdin(Stdio::null())
@@ -1801,16 +1800,19 @@ in another run, and never counted as a measured peer.
   run, polled every ~1 ms (the pids handed out since the last look, from
   `/proc/sys/kernel/ns_last_pid`, then `/proc/PID/stat`: parent and command), each driver in
   a fresh directory. On a fresh root svc.startd creates one log file per service
-  (`ROOT/log/<name>.log`), so its ratio depends on the file-creation figure.
+  (`ROOT/log/<name>.log`), so its ratio depends on the file-creation figure; the peers
+  create files per service too (the per-service supervisors' `supervise/` state,
+  supervisord's child logs).
 - smf, same root again (a boot): after smf's measurements and its clean-up, which leaves
   `ROOT/log` and `ROOT/repository.db`, svc-startd is started again on the same root with the
   same arguments and its bring-up timed the same way; the log files exist and are appended
   to, as at a boot. Its ratio is to the same floor.
 - File creation (a calibration), once per size before its first floor: min(N, 1000) empty
-  files created in a new directory next to the drivers' (`O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC`,
-  mode 0644, then close, as svc.startd creates a log), time per file. On ext4 it varies with
-  how many files were deleted in the last minute or so (~20 µs to ~1 ms per file has been
-  seen); these directories are deleted at the end of the run.
+  files created in a new directory next to the drivers' as svc.startd creates a log
+  (`O_WRONLY|O_CREAT|O_APPEND|O_CLOEXEC`, mode 0644, then close), time per file. On ext4
+  it varies with how many files were deleted in the last minute or so (the inode allocator
+  skips recently deleted inodes; ~20 µs to ~1 ms per file has been seen); these
+  directories are deleted at the end of the run.
 - Floor: the harness's own N `/bin/sleep 100000` (`std::process::Command`, posix_spawn),
   timed the same way, one sample before each driver at each size; every ratio is to the
   median of that size's samples.

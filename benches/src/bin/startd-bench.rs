@@ -1247,8 +1247,8 @@ root, given one manifest of N services `bench/sNNNNN`, each a default instance e
 executes it directly, as `/bin/sh -c \"exec ...\"` would), stop `:kill`. Sizes in order, each
 on a fresh root, then on the same root again (roots are deleted at the end of the run).
 
-- Bring-up, fresh root: from the spawn of svc-startd until all N of its children are `sleep`, polled
-  every ~1 ms by looking at the pids handed out since the last look
+- Bring-up, fresh root: from the spawn of svc-startd until all N of its children are
+  `sleep`, polled every ~1 ms by looking at the pids handed out since the last look
   (`/proc/sys/kernel/ns_last_pid`, then `/proc/PID/stat`: parent and command), so that a
   look costs the same at any N (reading `/proc/PID/task/*/children` costs ~5 ms at
   10,000); the children list confirms the count at the end. The harness's own CPU during
