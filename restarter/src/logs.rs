@@ -13,15 +13,17 @@
 //! `max_bytes` plus what arrived since the last check.
 //!
 //! Sizes are checked when a file is opened for a method, when a marker is written, and by one
-//! watcher thread ([`Logs::start_watcher`]) that blocks on an inotify descriptor with an
-//! `IN_MODIFY` watch on every file [`Logs::open`] handed out, because a service may write for
-//! days without any method running. No timer and no polling: with nothing written, the thread
-//! never wakes.
+//! watcher thread ([`Logs::start_watcher`]) that blocks on an inotify descriptor with one
+//! `IN_MODIFY` watch on the log directory (it reports writes to every file in it, by name),
+//! because a service may write for days without any method running. One watch, not one per
+//! file: nothing to add on a start's path and no table per instance. No timer and no
+//! polling: with nothing written, the thread never wakes.
 //!
 //! What is not here: what the markers say (the engine's `Action::Log` messages, the
 //! "Executing start method" lines), which are composed by the caller.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsStr;
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
@@ -31,7 +33,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, FixedOffset, Local, Offset, TimeZone};
 use nix::errno::Errno;
-use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 use smf_core::fmri::Fmri;
 
 /// When to rotate and how many old generations to keep.
@@ -62,10 +64,6 @@ pub struct Logs {
     /// rotation and two rotations of one file never interleave.
     writing: Mutex<()>,
     inotify: Inotify,
-    /// The files being watched, by watch descriptor.
-    watched: Mutex<HashMap<WatchDescriptor, Arc<Path>>>,
-    /// The same paths (shared, not copied), to skip watching a file twice.
-    watched_paths: Mutex<HashSet<Arc<Path>>>,
     /// Marker lines not written yet ([`Logs::marker_later`]), by file, in order.
     /// (A file's deferred lines, joined: only the order within a file matters.)
     deferred: Mutex<HashMap<PathBuf, String>>,
@@ -84,8 +82,6 @@ impl Logs {
             rotation,
             writing: Mutex::new(()),
             inotify,
-            watched: Mutex::new(HashMap::new()),
-            watched_paths: Mutex::new(HashSet::new()),
             deferred: Mutex::new(HashMap::new()),
             failing: Mutex::new(HashSet::new()),
         })
@@ -102,16 +98,14 @@ impl Logs {
     }
 
     /// The instance's log, opened for a method's stdout and stderr (`O_APPEND | O_CREAT |
-    /// O_CLOEXEC`, mode 0644), rotated first if it is over the limit, and watched from now on.
+    /// O_CLOEXEC`, mode 0644), rotated first if it is over the limit.
     pub fn open(&self, fmri: &Fmri) -> io::Result<File> {
         let path = self.path(fmri);
         {
             let _writing = lock(&self.writing);
             self.rotate_if_over(&path)?;
         }
-        let file = open_append(&path)?;
-        self.watch(&path);
-        Ok(file)
+        open_append(&path)
     }
 
     /// [`Logs::open`] and [`Logs::marker`] in one: the marker is written through the file
@@ -131,7 +125,6 @@ impl Logs {
             self.note_result(&path, written);
             file
         };
-        self.watch(&path);
         Ok(file)
     }
 
@@ -179,9 +172,14 @@ impl Logs {
     /// reading the inotify descriptor; each wake-up reads every pending event and checks each
     /// file named in them once (a burst of writes costs one check). Call it once.
     pub fn start_watcher(self: &Arc<Self>) -> io::Result<()> {
+        // Writes to the files in the directory (and the truncations of rotations).
+        self.inotify
+            .add_watch(&self.dir, AddWatchFlags::IN_MODIFY)
+            .map_err(io::Error::from)?;
         let logs = Arc::clone(self);
         std::thread::Builder::new()
             .name("log-watcher".into())
+            .stack_size(64 * 1024)
             .spawn(move || logs.watch_forever())?;
         Ok(())
     }
@@ -199,24 +197,32 @@ impl Logs {
                     return;
                 }
             };
-            let mut to_check = Vec::new();
+            if events
+                .iter()
+                .any(|event| event.mask.contains(AddWatchFlags::IN_IGNORED))
             {
-                let mut watched = lock(&self.watched);
-                for event in &events {
-                    if event.mask.contains(AddWatchFlags::IN_IGNORED) {
-                        // The file was deleted (or its file system unmounted): the kernel
-                        // dropped the watch. The next `open` adds a new one.
-                        if let Some(path) = watched.remove(&event.wd) {
-                            lock(&self.watched_paths).remove(&*path);
-                        }
-                    } else if let Some(path) = watched.get(&event.wd)
-                        && !to_check.contains(path)
-                    {
-                        to_check.push(path.clone());
-                    }
+                // The directory is gone (or its file system unmounted): the kernel dropped
+                // the watch. Files are still rotated when a method opens them or a marker is
+                // written.
+                eprintln!(
+                    "svc.startd: {}: no longer watched; logs are rotated only when a method runs or a marker is written",
+                    self.dir.display()
+                );
+                return;
+            }
+            // A burst of writes to one file costs one check. Only the logs themselves: the
+            // generations a rotation writes (`.log.1`, ...) are not looked at.
+            let mut to_check: Vec<&OsStr> = Vec::new();
+            for event in &events {
+                if let Some(name) = event.name.as_deref()
+                    && Path::new(name).extension() == Some(OsStr::new("log"))
+                    && !to_check.contains(&name)
+                {
+                    to_check.push(name);
                 }
             }
-            for path in to_check {
+            for name in to_check {
+                let path = self.dir.join(name);
                 // Most writes leave the file under the limit: look without the lock, so the
                 // engine thread's markers never wait for this check.
                 let over = std::fs::metadata(&path)
@@ -230,24 +236,6 @@ impl Logs {
                 };
                 self.note_result(&path, result);
             }
-        }
-    }
-
-    fn watch(&self, path: &Path) {
-        if lock(&self.watched_paths).contains(path) {
-            return;
-        }
-        // Watching the same inode again returns the same descriptor; copy-then-truncate keeps
-        // the inode, so one watch lasts for the file's life.
-        match self.inotify.add_watch(path, AddWatchFlags::IN_MODIFY) {
-            Ok(descriptor) => {
-                let path: Arc<Path> = Arc::from(path);
-                lock(&self.watched).insert(descriptor, Arc::clone(&path));
-                lock(&self.watched_paths).insert(path);
-            }
-            // Out of watches (fs.inotify.max_user_watches): the file is still rotated when a
-            // method opens it or a marker is written.
-            Err(error) => self.note_result(path, Err(io::Error::from(error))),
         }
     }
 
