@@ -1242,8 +1242,23 @@ impl Drop for Running {
                 self.kind.name(),
                 dir.keep().display()
             );
+        } else if let Some(dir) = self.dir.take() {
+            remove_at_the_end(dir);
         }
     }
+}
+
+/// Drivers' directories, deleted at the end of the run: deleting one driver's thousands of
+/// files right before the next driver creates its own (runsv's `supervise/`, svc.startd's
+/// logs) would slow that one down on ext4, whose inode allocator skips recently deleted
+/// inodes.
+static TO_REMOVE: std::sync::Mutex<Vec<tempfile::TempDir>> = std::sync::Mutex::new(Vec::new());
+
+fn remove_at_the_end(dir: tempfile::TempDir) {
+    TO_REMOVE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(dir);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1831,7 +1846,9 @@ in another run, and never counted as a measured peer.
   on the same root again.
 - Between drivers the harness (a child subreaper) kills the supervisor's process group and
   every supervisor pid it recorded (svc.startd: SIGTERM first), then every process left to it,
-  and goes on only when no `sleep` of that driver survives.
+  and goes on only when no `sleep` of that driver survives. Every driver's directory is
+  deleted at the end of the run, not between drivers (a deletion of thousands of files
+  would slow the next driver's file creations).
 
 Reproduce (about 15 minutes at the default settings, mostly s6's and supervisord's ~1 s
 restarts and the idle periods; peers missing are installed with apt-get, as root):
@@ -2400,6 +2417,11 @@ fn run(args: &Args) -> Results {
     }
     drop(smf);
     drop(files_dirs);
+    drop(std::mem::take(
+        &mut *TO_REMOVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    ));
     results.load.1 = load_average();
     results
 }
