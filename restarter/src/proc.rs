@@ -39,8 +39,22 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
 
 /// `/proc/PID/stat`, if the process exists.
 pub fn stat(pid: u32) -> Option<Stat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
+    // One read into a buffer on the stack: `read_to_string` would ask the size first and
+    // then read in growing steps, nine system calls instead of three on every start's path.
+    // The line is a few hundred bytes (a command name of at most 16, then numbers); a longer
+    // one is read to its end.
+    let mut buffer = [0u8; 2048];
+    let mut file = std::fs::File::open(format!("/proc/{pid}/stat")).ok()?;
+    let read = std::io::Read::read(&mut file, &mut buffer).ok()?;
+    if read < buffer.len() {
+        // A command name may hold any bytes but ')' ends it (`parse_stat` looks for the last).
+        return parse_stat(&String::from_utf8_lossy(&buffer[..read]));
+    }
+    let mut rest = Vec::new();
+    std::io::Read::read_to_end(&mut file, &mut rest).ok()?;
+    let mut bytes = buffer.to_vec();
+    bytes.extend_from_slice(&rest);
+    parse_stat(&String::from_utf8_lossy(&bytes))
 }
 
 /// The process's start time (clock ticks after boot): with the pid, it names one process
