@@ -34,6 +34,7 @@ use crate::inbox::{self, Inbox, Woken};
 use crate::logs::{Logs, Rotation};
 use crate::manifests::{self, Loaded};
 use crate::notify::Notification;
+use crate::prepare::{Ahead, Preparer};
 use crate::reaper::{Exit, Reaper, ReaperHandle, Watcher};
 use crate::repository::{Changes, Repository, StoredManifest, StoredProcess};
 use crate::root::{Lock, LockError, Root};
@@ -94,6 +95,8 @@ pub(crate) struct Daemon {
     pub(crate) contracts: Contracts,
     watcher: Watcher,
     reaper: ReaperHandle,
+    /// Makes a batch of starts' cgroups and logs ahead (none if its thread could not start).
+    preparer: Option<Preparer>,
     /// Method processes by pid.
     methods: HashMap<u32, RunningMethod>,
     /// The same, by instance (an instance has at most a few).
@@ -215,6 +218,15 @@ pub fn run(options: Options) -> Result<i32, StartError> {
         contracts,
         watcher,
         reaper: reaper.handle(),
+        preparer: match Preparer::start() {
+            Ok(preparer) => Some(preparer),
+            Err(error) => {
+                eprintln!(
+                    "svc.startd: cannot start the preparer thread ({error}); starts are not prepared ahead"
+                );
+                None
+            }
+        },
         methods: HashMap::new(),
         methods_by_instance: HashMap::new(),
         run_pids: HashMap::new(),
@@ -383,10 +395,34 @@ impl Daemon {
         while let Some(event) = self.internal.pop_front() {
             self.events_since_trim += 1;
             let actions = self.engine.handle(event, now());
+            self.prepare_ahead(&actions);
             for action in actions {
                 self.execute(action);
             }
         }
+    }
+
+    /// Hands the files of a batch of starts, but the first (forked at once), to the
+    /// preparer (`prepare.rs`). A single start is not handed over.
+    fn prepare_ahead(&self, actions: &[Action]) {
+        let Some(preparer) = &self.preparer else {
+            return;
+        };
+        let batch: Vec<Ahead> = actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::RunMethod(run) => Some(run),
+                _ => None,
+            })
+            .skip(1)
+            .map(|run| Ahead {
+                log: self.logs.path(&run.fmri),
+                cgroup: (run.method == MethodName::Start && run.duration != Duration::Transient)
+                    .then(|| self.contracts.cgroup_dir(&run.fmri))
+                    .flatten(),
+            })
+            .collect();
+        preparer.ahead(batch);
     }
 
     fn execute(&mut self, action: Action) {

@@ -11,6 +11,7 @@
 //! - [`reaper`]: pidfds for the methods, orphans, adopted processes. [`inbox`]: what the
 //!   engine waits on. [`notify`]: `$NOTIFY_SOCKET`.
 //! - [`control`]: the control socket. [`repository`]: SQLite. [`logs`]: per-instance logs.
+//! - [`prepare`]: a batch of starts' cgroups and logs made ahead, on another thread.
 //! - `config`: svccfg's import, export, delete and setprop, and where they enter the daemon.
 
 mod config;
@@ -21,6 +22,7 @@ pub mod inbox;
 pub mod logs;
 pub mod manifests;
 pub mod notify;
+pub mod prepare;
 pub mod proc;
 pub mod reaper;
 pub mod repository;
