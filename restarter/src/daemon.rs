@@ -300,6 +300,9 @@ impl Daemon {
             self.engine.statuses().len().saturating_sub(1)
         );
         let status = self.run_loop(inbox, exits, notes, &calls, signals);
+        if let Some(preparer) = self.preparer.take() {
+            preparer.finish();
+        }
         self.contracts.release_all();
         let _ = std::fs::remove_file(self.root.socket());
         Ok(status)

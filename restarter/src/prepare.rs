@@ -17,6 +17,8 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::Sender;
 
@@ -30,26 +32,48 @@ pub struct Ahead {
 }
 
 /// The preparer thread's queue.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Preparer {
     batches: Sender<Vec<Ahead>>,
+    /// Set by [`Preparer::finish`]: what is left of a batch is dropped.
+    finished: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Preparer {
     /// Starts the thread.
     pub fn start() -> std::io::Result<Preparer> {
         let (batches, received) = crossbeam_channel::unbounded::<Vec<Ahead>>();
-        std::thread::Builder::new()
+        let finished = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&finished);
+        let thread = std::thread::Builder::new()
             .name("preparer".into())
             .stack_size(64 * 1024)
             .spawn(move || {
                 for batch in received {
                     for ahead in batch {
+                        if stop.load(Ordering::Relaxed) {
+                            return;
+                        }
                         make(&ahead);
                     }
                 }
             })?;
-        Ok(Preparer { batches })
+        Ok(Preparer {
+            batches,
+            finished,
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops the thread and waits for it: nothing is made after this returns (svc.startd
+    /// removes the instances' cgroups next).
+    pub fn finish(mut self) {
+        self.finished.store(true, Ordering::Relaxed);
+        drop(self.batches);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 
     /// Hands over what the engine thread will need after its next few starts.
@@ -114,6 +138,25 @@ mod tests {
                 .permissions(),
         );
         assert_eq!(mode & 0o777, 0o644 & !umask());
+    }
+
+    #[test]
+    fn nothing_is_made_after_finish_returns() {
+        let root = tempfile::tempdir().unwrap();
+        let preparer = Preparer::start().unwrap();
+        let batch: Vec<Ahead> = (0..2000)
+            .map(|i| Ahead {
+                log: root.path().join(format!("{i}.log")),
+                cgroup: Some(root.path().join(format!("{i}"))),
+            })
+            .collect();
+        preparer.ahead(batch);
+        preparer.finish();
+        let made = std::fs::read_dir(root.path()).unwrap().count();
+        // An absence cannot be polled for: a thread still running would have made a few
+        // hundred more files in this time.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), made);
     }
 
     /// The process's umask, from `/proc/self/status` (setting it to read it would race with
