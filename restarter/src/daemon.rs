@@ -397,34 +397,54 @@ impl Daemon {
         self.internal.push_back(event);
         while let Some(event) = self.internal.pop_front() {
             self.events_since_trim += 1;
+            let imported = matches!(event, Event::Imported { .. });
             let actions = self.engine.handle(event, now());
-            self.prepare_ahead(&actions);
+            self.prepare_ahead(&actions, imported);
             for action in actions {
                 self.execute(action);
             }
         }
     }
 
-    /// Hands the files of a batch of starts, but the first (forked at once), to the
-    /// preparer (`prepare.rs`). A single start is not handed over.
-    fn prepare_ahead(&self, actions: &[Action]) {
+    /// Hands the files of the starts that follow the first (forked at once) to the preparer
+    /// (`prepare.rs`): after an import, those of every enabled instance not running yet (a
+    /// chain of dependencies starts one instance per event, each after the one it requires,
+    /// so the actions of one event show only the first); otherwise those of a batch of
+    /// starts. A single start is not handed over.
+    fn prepare_ahead(&self, actions: &[Action], imported: bool) {
         let Some(preparer) = &self.preparer else {
             return;
         };
-        let batch: Vec<Ahead> = actions
-            .iter()
-            .filter_map(|action| match action {
-                Action::RunMethod(run) => Some(run),
-                _ => None,
-            })
-            .skip(1)
-            .map(|run| Ahead {
-                log: self.logs.path(&run.fmri),
-                cgroup: (run.method == MethodName::Start && run.duration != Duration::Transient)
-                    .then(|| self.contracts.cgroup_dir(&run.fmri))
-                    .flatten(),
-            })
-            .collect();
+        let mut starts = actions.iter().filter_map(|action| match action {
+            Action::RunMethod(run) => Some(run),
+            _ => None,
+        });
+        let first = starts.next().map(|run| run.fmri.clone());
+        let ahead = |fmri: &Fmri, duration: Duration| Ahead {
+            log: self.logs.path(fmri),
+            cgroup: (duration != Duration::Transient)
+                .then(|| self.contracts.cgroup_dir(fmri))
+                .flatten(),
+        };
+        let batch: Vec<Ahead> = if imported {
+            self.engine
+                .to_start()
+                .into_iter()
+                .filter(|(fmri, _)| Some(fmri) != first.as_ref())
+                .map(|(fmri, duration)| ahead(&fmri, duration))
+                .collect()
+        } else {
+            starts
+                .map(|run| {
+                    let duration = if run.method == MethodName::Start {
+                        run.duration
+                    } else {
+                        Duration::Transient
+                    };
+                    ahead(&run.fmri, duration)
+                })
+                .collect()
+        };
         preparer.ahead(batch);
     }
 

@@ -1,7 +1,8 @@
 //! Getting a batch of starts ready ahead of the engine thread.
 //!
-//! The engine thread forks methods one after the other. When one turn starts many instances
-//! (a bring-up: every service without dependencies in one turn), each start first makes the
+//! The engine thread forks methods one after the other. When an import starts many
+//! instances (a bring-up: at once when they are independent, one after the other along a
+//! chain of dependencies), each start first makes the
 //! instance's cgroup (a `mkdir`) and opens its log, which on a fresh root creates the file:
 //! tens of microseconds each, up to about a millisecond on an ext4 whose inode allocator is
 //! skipping recently deleted inodes. The preparer thread does both for the rest of the batch

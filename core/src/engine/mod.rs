@@ -289,6 +289,26 @@ impl Engine {
             .collect()
     }
 
+    /// The instances svc.startd will start when their dependencies allow, in import order:
+    /// enabled, run by svc.startd, neither running nor in maintenance, with their duration.
+    /// (What a restarter may get ready ahead of their starts: cgroups, logs.)
+    pub fn to_start(&self) -> Vec<(Fmri, Duration)> {
+        self.graph
+            .instances()
+            .iter()
+            .filter_map(|&node| self.graph.fmri(node))
+            .filter_map(|fmri| self.records.get(fmri))
+            .filter(|record| {
+                !record.is_startd()
+                    && record.run_by_startd()
+                    && record.enabled()
+                    && !record.state.is_running()
+                    && record.state != crate::state::State::Maintenance
+            })
+            .map(|record| (record.fmri.clone(), record.config.duration))
+            .collect()
+    }
+
     /// Whether no method, stop or readiness wait is in flight anywhere.
     pub fn is_settled(&self) -> bool {
         self.records

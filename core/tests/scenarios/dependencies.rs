@@ -387,3 +387,56 @@ fn restart_on_none_dependents_stay_up_when_the_dependency_is_disabled() {
         ],
     );
 }
+
+#[test]
+fn to_start_lists_the_enabled_instances_not_running_in_import_order_with_their_durations() {
+    let transient = startd(&[("duration", "astring", "transient")]);
+    let mut world = World::new();
+    world.import(&bundle(&[
+        service("a", true, ""),
+        service(
+            "b",
+            true,
+            &dep("a", "require_all", "none", &["svc:/a:default"]),
+        ),
+        service("off", false, ""),
+        service("once", true, &transient),
+    ]));
+    let listed = |world: &World| -> Vec<(String, smf_core::engine::Duration)> {
+        world
+            .engine()
+            .to_start()
+            .into_iter()
+            .map(|(fmri, duration)| (fmri.to_string(), duration))
+            .collect()
+    };
+    // Before anything ran: every enabled instance, b although it waits for a; not the
+    // disabled one.
+    assert_eq!(
+        listed(&world),
+        vec![
+            (
+                "svc:/a:default".to_string(),
+                smf_core::engine::Duration::Contract
+            ),
+            (
+                "svc:/b:default".to_string(),
+                smf_core::engine::Duration::Contract
+            ),
+            (
+                "svc:/once:default".to_string(),
+                smf_core::engine::Duration::Transient
+            ),
+        ]
+    );
+    world.run();
+    assert_states(
+        &world,
+        &[
+            ("svc:/a:default", State::Online),
+            ("svc:/b:default", State::Online),
+            ("svc:/off:default", State::Disabled),
+        ],
+    );
+    assert_eq!(listed(&world), vec![], "all running");
+}
