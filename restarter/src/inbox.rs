@@ -83,9 +83,14 @@ impl Inbox {
         woken.clear();
         let timeout = match timeout {
             None => EpollTimeout::NONE,
-            // Rounded up, so that a deadline is never woken for a millisecond early.
-            Some(millis) => EpollTimeout::try_from(millis.min(i32::MAX as u64 - 1) as i32 + 1)
-                .unwrap_or(EpollTimeout::NONE),
+            // Zero: look, do not wait (messages are pending, or a deadline has passed).
+            Some(0) => EpollTimeout::ZERO,
+            // A millisecond more, so that a deadline is never woken for early (the clock
+            // counts whole milliseconds).
+            Some(millis) => {
+                let millis = i32::try_from(millis.saturating_add(1)).unwrap_or(i32::MAX);
+                EpollTimeout::try_from(millis).unwrap_or(EpollTimeout::NONE)
+            }
         };
         let count = match self.shared.epoll.wait(events, timeout) {
             Ok(count) => count,
