@@ -360,7 +360,9 @@ where
     format!("[ {} {text} ]\n", stamp_text(at))
 }
 
-fn open_append(path: &Path) -> io::Result<File> {
+/// Opens (creating it, mode 0644) a log for appending: how every log is opened, also by
+/// the preparer (`prepare.rs`).
+pub(crate) fn open_append(path: &Path) -> io::Result<File> {
     // std opens with O_CLOEXEC already; the flag is spelled out because it matters here: only
     // the method that is handed the file may inherit it.
     OpenOptions::new()

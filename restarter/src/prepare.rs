@@ -15,8 +15,6 @@
 //! A single start (a restart, an enable) is not handed over: waking another thread would
 //! cost more than it saves.
 
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,18 +83,13 @@ impl Preparer {
     }
 }
 
-/// Makes the directory and creates the log (as `Logs::open` does: append, mode 0644). Errors
-/// are left for the engine thread to meet and report.
+/// Makes the directory and creates the log (opened as every log is). Errors are left for
+/// the engine thread to meet and report.
 fn make(ahead: &Ahead) {
     if let Some(dir) = &ahead.cgroup {
         let _ = std::fs::create_dir(dir);
     }
-    let _ = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .mode(0o644)
-        .custom_flags(libc::O_CLOEXEC)
-        .open(&ahead.log);
+    let _ = crate::logs::open_append(&ahead.log);
 }
 
 #[cfg(test)]
@@ -104,6 +97,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use std::os::unix::fs::OpenOptionsExt;
 
     #[test]
     fn a_batch_is_made_on_the_preparer_thread_and_failures_are_left_alone() {
@@ -144,20 +138,34 @@ mod tests {
     #[test]
     fn nothing_is_made_after_finish_returns() {
         let root = tempfile::tempdir().unwrap();
+        // The first log is a FIFO: opening it for writing blocks the preparer until a reader
+        // opens it, which the test does only once `finish` has begun.
+        let gate = root.path().join("gate.log");
+        nix::unistd::mkfifo(&gate, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
         let preparer = Preparer::start().unwrap();
-        let batch: Vec<Ahead> = (0..2000)
-            .map(|i| Ahead {
-                log: root.path().join(format!("{i}.log")),
-                cgroup: Some(root.path().join(format!("{i}"))),
-            })
-            .collect();
+        let mut batch = vec![Ahead {
+            log: gate.clone(),
+            cgroup: None,
+        }];
+        batch.extend((0..100).map(|i| Ahead {
+            log: root.path().join(format!("{i}.log")),
+            cgroup: Some(root.path().join(format!("{i}"))),
+        }));
         preparer.ahead(batch);
+        preparer.finished.store(true, Ordering::Relaxed);
+        // Lets the preparer's open of the gate complete, if it got there (a reader that
+        // does not wait for a writer).
+        let _reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&gate)
+            .unwrap();
         preparer.finish();
-        let made = std::fs::read_dir(root.path()).unwrap().count();
-        // An absence cannot be polled for: a thread still running would have made a few
-        // hundred more files in this time.
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), made);
+        let made: Vec<_> = std::fs::read_dir(root.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(made, vec![std::ffi::OsString::from("gate.log")]);
     }
 
     /// The process's umask, from `/proc/self/status` (setting it to read it would race with
