@@ -1003,18 +1003,12 @@ fn measure_size(
     };
 
     eprintln!("startd-bench: N = {n}: shutdown");
-    let shutdown = startd.shutdown(shutdown_timeout(args));
-    let cgroups_left = startd.cgroups_left;
-    let shutdown_left = startd.sleepers_left;
-    // The root is kept: svc.startd starts on it again below, and it is deleted at the end of
-    // the run, not now: deleting thousands of log files right before the next size's
-    // bring-up creates as many would slow that down (ext4).
-    let root = startd
-        .root
-        .take()
-        .ok_or("the root is gone after the shutdown")?;
-    drop(startd);
-    std::thread::sleep(Duration::from_millis(500));
+    let (stopped, root) = shut_down_keeping_root(startd, args)?;
+    let Stopped {
+        shutdown,
+        shutdown_left,
+        cgroups_left,
+    } = stopped;
 
     // Bring-up on the same root again (a boot): its logs and repository are there.
     let (boot, root) = measure_boot(binary, root, n, floor, args)?;
@@ -1073,11 +1067,34 @@ fn measure_boot(
     startd.wait_settled(what, Duration::from_secs(30), args.timeout)?;
     let confirm = confirm_start.elapsed();
     eprintln!("startd-bench: N = {n}: shutdown after the {what}");
-    let shutdown = startd.shutdown(shutdown_timeout(args));
+    let (stopped, root) = shut_down_keeping_root(startd, args)?;
     let boot = Boot {
         bringup,
         confirm,
         contracts,
+        shutdown: stopped.shutdown,
+        shutdown_left: stopped.shutdown_left,
+        cgroups_left: stopped.cgroups_left,
+    };
+    Ok((boot, root))
+}
+
+/// How a shutdown went.
+struct Stopped {
+    shutdown: Option<Duration>,
+    /// Services left running when svc.startd exited (or was killed).
+    shutdown_left: usize,
+    /// Instance cgroups left behind (None: not in cgroup mode).
+    cgroups_left: Option<usize>,
+}
+
+/// Shuts svc.startd down and answers how it went and its root, which is kept: svc.startd
+/// may start on it again, and roots are deleted at the end of the run, not between sizes
+/// (deleting thousands of log files right before a bring-up that creates as many would slow
+/// it down on ext4). Pauses half a second for the machine to settle.
+fn shut_down_keeping_root(mut startd: Startd, args: &Args) -> Result<(Stopped, tempfile::TempDir)> {
+    let shutdown = startd.shutdown(shutdown_timeout(args));
+    let stopped = Stopped {
         shutdown,
         shutdown_left: startd.sleepers_left,
         cgroups_left: startd.cgroups_left,
@@ -1088,7 +1105,7 @@ fn measure_boot(
         .ok_or("the root is gone after the shutdown")?;
     drop(startd);
     std::thread::sleep(Duration::from_millis(500));
-    Ok((boot, root))
+    Ok((stopped, root))
 }
 
 fn measure_restarts(
