@@ -763,6 +763,29 @@ impl Failures {
         }
     }
 
+    /// Writes the stage's line with the error number to `fd`: only `write` system calls on
+    /// bytes prepared before (async-signal-safe: a forked child calls it).
+    #[allow(unsafe_code)]
+    fn write(&self, fd: RawFd, stage: Stage, index: usize, errno: i32) {
+        let mut digits = [0u8; 12];
+        let mut at = digits.len();
+        let mut value = errno.unsigned_abs();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 || at == 0 {
+                break;
+            }
+        }
+        for part in [self.line(stage, index), &digits[at..], b"). ]\n"] {
+            // SAFETY: write(2) of a slice that lives for the call.
+            unsafe {
+                libc::write(fd, part.as_ptr().cast(), part.len());
+            }
+        }
+    }
+
     fn line(&self, stage: Stage, index: usize) -> &[u8] {
         if stage == Stage::Limit {
             return self.limits.get(index).map_or(&b""[..], Vec::as_slice);
@@ -1126,33 +1149,6 @@ unsafe fn fail(setup: &ChildSetup<'_>, stage: Stage, index: usize) -> ! {
             None => setup.report.set(stage, index, errno),
         }
         libc::_exit(EXIT_CONFIG)
-    }
-}
-
-impl Failures {
-    /// Writes the stage's line with the error number to `fd`: only `write` system calls on
-    /// bytes prepared before (async-signal-safe: a forked child calls it).
-    #[allow(unsafe_code)]
-    fn write(&self, fd: RawFd, stage: Stage, index: usize, errno: i32) {
-        let line = self.line(stage, index);
-        // SAFETY (whole body): write(2) of slices that live for the call.
-        unsafe {
-            libc::write(fd, line.as_ptr().cast(), line.len());
-            let mut digits = [0u8; 12];
-            let mut at = digits.len();
-            let mut value = errno.unsigned_abs();
-            loop {
-                at -= 1;
-                digits[at] = b'0' + (value % 10) as u8;
-                value /= 10;
-                if value == 0 || at == 0 {
-                    break;
-                }
-            }
-            libc::write(fd, digits[at..].as_ptr().cast(), digits.len() - at);
-            let end = b"). ]\n";
-            libc::write(fd, end.as_ptr().cast(), end.len());
-        }
     }
 }
 
