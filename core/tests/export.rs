@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 mod support;
 
@@ -18,22 +18,7 @@ use smf_core::manifest::{
     Property, PropertyGroup, PropertyType, RestartOn, Service, ServiceKind, Settings, Template,
     Timeout, Value, bundle_to_xml, service_to_xml,
 };
-use support::{corpus, workspace};
-
-fn files_under(root: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|entry| entry.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            files_under(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
+use support::{corpus, files_under, workspace};
 
 /// Manifests, profiles and build templates (`*.xml`, `*.xml.in`, `*.smf.in`, `*.stub`), as
 /// the corpus test reads them.
