@@ -89,6 +89,12 @@ const PROPERTIES_PREFIX: &str = "/:properties/";
 /// What a file FMRI prints before its path, whatever host it was written with.
 const FILE_PREFIX: &str = "file://localhost";
 
+/// What a canonical service, instance or property FMRI starts with.
+const SVC_PREFIX: &str = "svc:/";
+
+/// What a legacy rc script's FMRI starts with, before its path.
+const LEGACY_PREFIX: &str = "lrc:";
+
 /// What an [`Fmri`] names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FmriKind {
@@ -110,35 +116,28 @@ pub enum FmriKind {
 ///
 /// Equality, ordering and hashing are those of the canonical string, so
 /// `svc://localhost/a:b` and `svc:/a:b` are equal. It serializes as that string.
+///
+/// One pointer wide: an FMRI is cloned into every record, event, action, graph vertex and
+/// table of svc.startd, most of them maps keyed by it, so its size is paid in every bucket of
+/// every such map (BENCHMARKS.md, memory). The text and where its names end are shared.
 #[derive(Clone)]
-pub struct Fmri {
-    /// The canonical text (shared: an FMRI is cloned into every record, event and action).
-    text: Arc<str>,
+pub struct Fmri(Arc<Inner>);
+
+struct Inner {
+    /// The canonical text.
+    text: Box<str>,
     kind: FmriKind,
-    /// The service name, or the path of a legacy or file FMRI.
-    main: Part,
-    instance: Option<Part>,
-    property_group: Option<Part>,
-    property: Option<Part>,
+    /// Where the service name (or a legacy or file FMRI's path), the instance name and the
+    /// property group name end in `text` (0: absent). Every other boundary follows from the
+    /// canonical form: `svc:/` before the service, `:` before the instance,
+    /// [`PROPERTIES_PREFIX`] before the property group, `/` before the property. FMRIs are
+    /// at most a few KiB (file FMRIs 4095 bytes, the others 628), so 16 bits suffice.
+    ends: [u16; 3],
 }
 
-/// Where one name sits in an FMRI's text. FMRIs are at most a few KiB (file FMRIs 4095
-/// bytes, the others 628), so 16-bit offsets keep an `Fmri` small: it is cloned into every
-/// record, event, action and graph vertex.
-#[derive(Clone, Copy)]
-struct Part {
-    start: u16,
-    end: u16,
-}
-
-impl Part {
-    fn new(range: Range<usize>) -> Part {
-        let clamp = |offset: usize| u16::try_from(offset).unwrap_or(u16::MAX);
-        Part {
-            start: clamp(range.start),
-            end: clamp(range.end),
-        }
-    }
+/// A byte offset of an FMRI's text, at most 16 bits (see [`Inner::ends`]).
+fn offset(at: usize) -> u16 {
+    u16::try_from(at).unwrap_or(u16::MAX)
 }
 
 impl Fmri {
@@ -161,7 +160,7 @@ impl Fmri {
         }
         if let Some(path) = input.strip_prefix("lrc:") {
             check_path(input, input.len() - path.len(), NamePart::LegacyPath)?;
-            return Ok(Fmri::from_path(FmriKind::Legacy, "lrc:", path));
+            return Ok(Fmri::from_path(FmriKind::Legacy, LEGACY_PREFIX, path));
         }
         if input.starts_with("file:") {
             return parse_file(input);
@@ -184,25 +183,25 @@ impl Fmri {
 
     /// What this FMRI names.
     pub fn kind(&self) -> FmriKind {
-        self.kind
+        self.0.kind
     }
 
     /// The canonical form, as [`Display`](fmt::Display) prints it.
     pub fn as_str(&self) -> &str {
-        &self.text
+        &self.0.text
     }
 
     /// The service name (`network/smtp`); `None` for legacy and file FMRIs.
     pub fn service_name(&self) -> Option<&str> {
-        match self.kind {
+        match self.0.kind {
             FmriKind::Legacy | FmriKind::File => None,
-            _ => self.slice(&self.main),
+            _ => self.slice(self.main_range()),
         }
     }
 
     /// The instance name (`sendmail`), if the FMRI names an instance or something in one.
     pub fn instance_name(&self) -> Option<&str> {
-        self.instance.as_ref().and_then(|range| self.slice(range))
+        self.instance_range().and_then(|range| self.slice(range))
     }
 
     /// The category: every component of the service name but the last (`network` for
@@ -215,32 +214,31 @@ impl Fmri {
 
     /// The property group name, for property group and property FMRIs.
     pub fn property_group_name(&self) -> Option<&str> {
-        self.property_group
-            .as_ref()
+        self.property_group_range()
             .and_then(|range| self.slice(range))
     }
 
     /// The property name, for property FMRIs.
     pub fn property_name(&self) -> Option<&str> {
-        self.property.as_ref().and_then(|range| self.slice(range))
+        self.property_range().and_then(|range| self.slice(range))
     }
 
     /// The absolute path a file FMRI names (`/etc/foo`); `None` for every other kind.
     pub fn path(&self) -> Option<&str> {
-        match self.kind {
-            FmriKind::File => self.slice(&self.main),
+        match self.0.kind {
+            FmriKind::File => self.slice(self.main_range()),
             _ => None,
         }
     }
 
     /// Whether this names a service instance (not a legacy pseudo-instance).
     pub fn is_instance(&self) -> bool {
-        self.kind == FmriKind::Instance
+        self.0.kind == FmriKind::Instance
     }
 
     /// Whether this names a legacy rc script (`lrc:`).
     pub fn is_legacy(&self) -> bool {
-        self.kind == FmriKind::Legacy
+        self.0.kind == FmriKind::Legacy
     }
 
     /// The FMRI of the service this one belongs to (`svc:/network/smtp` for
@@ -250,9 +248,41 @@ impl Fmri {
             .map(|service| Fmri::from_names(service, None, None, None))
     }
 
-    fn slice(&self, part: &Part) -> Option<&str> {
-        self.text
-            .get(usize::from(part.start)..usize::from(part.end))
+    fn slice(&self, range: Range<usize>) -> Option<&str> {
+        self.0.text.get(range)
+    }
+
+    /// Where the service name (or the path) sits in the text.
+    fn main_range(&self) -> Range<usize> {
+        let start = match self.0.kind {
+            FmriKind::Legacy => LEGACY_PREFIX.len(),
+            FmriKind::File => FILE_PREFIX.len(),
+            _ => SVC_PREFIX.len(),
+        };
+        start..usize::from(self.0.ends[0])
+    }
+
+    /// Where the instance name sits, if there is one.
+    fn instance_range(&self) -> Option<Range<usize>> {
+        let [main_end, instance_end, _] = self.0.ends.map(usize::from);
+        (instance_end != 0).then(|| main_end + 1..instance_end)
+    }
+
+    /// Where the property group name sits, if there is one.
+    fn property_group_range(&self) -> Option<Range<usize>> {
+        let [main_end, instance_end, group_end] = self.0.ends.map(usize::from);
+        let before = if instance_end != 0 {
+            instance_end
+        } else {
+            main_end
+        };
+        (group_end != 0).then(|| before + PROPERTIES_PREFIX.len()..group_end)
+    }
+
+    /// Where the property name sits, if there is one.
+    fn property_range(&self) -> Option<Range<usize>> {
+        (self.0.kind == FmriKind::Property)
+            .then(|| usize::from(self.0.ends[2]) + 1..self.0.text.len())
     }
 
     /// Assembles the canonical form from names already validated.
@@ -262,44 +292,39 @@ impl Fmri {
         property_group: Option<&str>,
         property: Option<&str>,
     ) -> Fmri {
-        let mut text = String::from("svc:/");
+        let mut text = String::from(SVC_PREFIX);
         let mut push = |separator: &str, name: &str| {
             text.push_str(separator);
-            let start = text.len();
             text.push_str(name);
-            Part::new(start..text.len())
+            offset(text.len())
         };
-        let main = push("", service);
-        let instance = instance.map(|name| push(":", name));
-        let property_group = property_group.map(|name| push(PROPERTIES_PREFIX, name));
-        let property = property.map(|name| push("/", name));
-        let kind = match (&instance, &property_group, &property) {
-            (_, _, Some(_)) => FmriKind::Property,
-            (_, Some(_), None) => FmriKind::PropertyGroup,
-            (Some(_), None, None) => FmriKind::Instance,
-            (None, None, None) => FmriKind::Service,
-        };
-        Fmri {
-            text: Arc::from(text),
-            kind,
-            main,
-            instance,
-            property_group,
-            property,
+        let main_end = push("", service);
+        let instance_end = instance.map_or(0, |name| push(":", name));
+        let group_end = property_group.map_or(0, |name| push(PROPERTIES_PREFIX, name));
+        if let Some(name) = property {
+            push("/", name);
         }
+        let kind = match (instance_end, group_end, property) {
+            (_, _, Some(_)) => FmriKind::Property,
+            (_, 1.., None) => FmriKind::PropertyGroup,
+            (1.., 0, None) => FmriKind::Instance,
+            (0, 0, None) => FmriKind::Service,
+        };
+        Fmri(Arc::new(Inner {
+            text: text.into_boxed_str(),
+            kind,
+            ends: [main_end, instance_end, group_end],
+        }))
     }
 
     /// Assembles a legacy or file FMRI from a path already validated.
     fn from_path(kind: FmriKind, prefix: &str, path: &str) -> Fmri {
         let text = format!("{prefix}{path}");
-        Fmri {
-            main: Part::new(prefix.len()..text.len()),
-            text: Arc::from(text),
+        Fmri(Arc::new(Inner {
+            ends: [offset(text.len()), 0, 0],
+            text: text.into_boxed_str(),
             kind,
-            instance: None,
-            property_group: None,
-            property: None,
-        }
+        }))
     }
 }
 
@@ -399,13 +424,13 @@ pub(super) fn find_from(haystack: &str, from: usize, needle: &str) -> Option<usi
 
 impl fmt::Display for Fmri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(&self.text)
+        f.pad(self.as_str())
     }
 }
 
 impl fmt::Debug for Fmri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Fmri").field(&self.text).finish()
+        f.debug_tuple("Fmri").field(&self.as_str()).finish()
     }
 }
 
@@ -419,13 +444,13 @@ impl FromStr for Fmri {
 
 impl AsRef<str> for Fmri {
     fn as_ref(&self) -> &str {
-        &self.text
+        self.as_str()
     }
 }
 
 impl PartialEq for Fmri {
     fn eq(&self, other: &Fmri) -> bool {
-        self.text == other.text
+        Arc::ptr_eq(&self.0, &other.0) || self.as_str() == other.as_str()
     }
 }
 
@@ -439,19 +464,19 @@ impl PartialOrd for Fmri {
 
 impl Ord for Fmri {
     fn cmp(&self, other: &Fmri) -> std::cmp::Ordering {
-        self.text.cmp(&other.text)
+        self.as_str().cmp(other.as_str())
     }
 }
 
 impl std::hash::Hash for Fmri {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.text.hash(state);
+        self.as_str().hash(state);
     }
 }
 
 impl Serialize for Fmri {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.text)
+        serializer.serialize_str(self.as_str())
     }
 }
 
@@ -626,6 +651,19 @@ pub(crate) mod tests {
         assert_eq!(property.instance_name(), Some("i"));
         assert_eq!(property.service_fmri().unwrap().as_str(), "svc:/a/b");
 
+        let group = Fmri::parse("svc:/a/b/:properties/pg").unwrap();
+        assert_eq!(group.kind(), FmriKind::PropertyGroup);
+        assert_eq!(group.service_name(), Some("a/b"));
+        assert_eq!(group.instance_name(), None);
+        assert_eq!(group.property_group_name(), Some("pg"));
+        assert_eq!(group.property_name(), None);
+
+        let service_property = Fmri::parse("svc:/a/b/:properties/pg/p").unwrap();
+        assert_eq!(service_property.kind(), FmriKind::Property);
+        assert_eq!(service_property.instance_name(), None);
+        assert_eq!(service_property.property_group_name(), Some("pg"));
+        assert_eq!(service_property.property_name(), Some("p"));
+
         let file = Fmri::parse("file://host/etc/foo").unwrap();
         assert_eq!(file.kind(), FmriKind::File);
         assert_eq!(file.path(), Some("/etc/foo"));
@@ -634,6 +672,15 @@ pub(crate) mod tests {
         let legacy = Fmri::parse("lrc:/etc/rc3_d/S42myscript").unwrap();
         assert!(legacy.is_legacy() && !legacy.is_instance());
         assert_eq!((legacy.path(), legacy.service_name()), (None, None));
+    }
+
+    #[test]
+    fn an_fmri_is_one_pointer_wide() {
+        assert_eq!(std::mem::size_of::<Fmri>(), std::mem::size_of::<usize>());
+        assert_eq!(
+            std::mem::size_of::<Option<Fmri>>(),
+            std::mem::size_of::<usize>()
+        );
     }
 
     #[test]
