@@ -820,7 +820,7 @@ impl Daemon {
     }
 
     fn initial_import(&mut self) {
-        let scan = manifests::scan(&self.dirs, &BTreeMap::new());
+        let scan = scan_apart(&self.dirs);
         for error in &scan.errors {
             eprintln!("svc.startd: {error}");
         }
@@ -889,7 +889,9 @@ impl Daemon {
             if let Some(bundle) = file.bundle {
                 match bundle.kind {
                     BundleKind::Profile => profiles.extend(bundle.services),
-                    _ => manifests.extend(bundle.services),
+                    // Copied here, all together, from the parse's scattered blocks
+                    // (`scan_apart`).
+                    _ => manifests.extend(bundle.services.iter().cloned()),
                 }
             }
         }
@@ -1064,6 +1066,27 @@ fn signal_group(pid: u32, signal: Signal) {
     let pid = nix::unistd::Pid::from_raw(pid as i32);
     let _ = nix::sys::signal::killpg(pid, signal);
     let _ = nix::sys::signal::kill(pid, signal);
+}
+
+/// Reads and parses the manifests of `dirs` on a thread of its own, so that the parse's
+/// memory comes from that thread's malloc arena, not the engine thread's. Parsing leaves the
+/// names and settings kept for good scattered among the freed XML trees and diagnostics; the
+/// engine thread copies what it keeps (`import_loaded`), the parse's blocks are all freed, and
+/// the trim after the import gives their pages back whole (BENCHMARKS.md, memory). Parses in
+/// place if no thread can be started.
+fn scan_apart(dirs: &[PathBuf]) -> manifests::Scan {
+    let scan = || manifests::scan(dirs, &BTreeMap::new());
+    std::thread::scope(|scope| {
+        match std::thread::Builder::new()
+            .name("loader".into())
+            .spawn_scoped(scope, scan)
+        {
+            Ok(loader) => loader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(_) => scan(),
+        }
+    })
 }
 
 /// Events within [`BURST_WINDOW`] after which, once idle, free memory is given back
