@@ -34,6 +34,7 @@ use std::path::PathBuf;
 
 use nix::sys::signal::{Signal as NixSignal, kill, killpg};
 use nix::unistd::Pid;
+use smallvec::SmallVec;
 use smf_core::fmri::Fmri;
 use smf_core::signal::Signal;
 
@@ -44,8 +45,8 @@ use crate::proc;
 pub struct Contract {
     /// Known live members and their start times (clock ticks after boot).
     members: Members,
-    /// Process groups of its start methods, each once.
-    groups: Vec<u32>,
+    /// Process groups of its start methods, each once (held inline: one or a few).
+    groups: SmallVec<[u32; 4]>,
     /// Members that are not svc.startd's children, watched through these pidfds.
     pidfds: BTreeMap<u32, OwnedFd>,
     /// The last signal sent to the whole contract since its last start (given to members
@@ -54,18 +55,16 @@ pub struct Contract {
 }
 
 /// A contract's members (pid -> start time), in pid order: a sorted vector, since an
-/// instance has one or a few processes (a map's node would cost more than its entries).
+/// instance has one or a few processes (a map's node would cost more than its entries), and
+/// the usual one is held inline, without an allocation of its own.
 #[derive(Debug, Default)]
-struct Members(Vec<(u32, u64)>);
+struct Members(SmallVec<[(u32, u64); 1]>);
 
 impl Members {
     fn insert(&mut self, pid: u32, start: u64) {
         match self.0.binary_search_by_key(&pid, |&(pid, _)| pid) {
             Ok(i) => self.0[i].1 = start,
-            Err(i) => {
-                self.0.reserve_exact(1);
-                self.0.insert(i, (pid, start));
-            }
+            Err(i) => self.0.insert(i, (pid, start)),
         }
     }
 
@@ -85,7 +84,7 @@ impl Members {
 }
 
 /// Adds a process group once.
-fn add_group(groups: &mut Vec<u32>, group: u32) {
+fn add_group(groups: &mut SmallVec<[u32; 4]>, group: u32) {
     if !groups.contains(&group) {
         groups.push(group);
     }
@@ -532,7 +531,7 @@ impl Contracts {
     pub fn members(&self, fmri: &Fmri) -> Vec<(u32, u64)> {
         self.contracts
             .get(fmri)
-            .map(|contract| contract.members.0.clone())
+            .map(|contract| contract.members.0.to_vec())
             .unwrap_or_default()
     }
 

@@ -21,6 +21,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::Receiver;
 use nix::sys::epoll::EpollEvent;
+use smallvec::SmallVec;
 use smf_core::engine::{Action, Duration, Engine, Event, MethodName, MethodStatus, RunId};
 use smf_core::fmri::Fmri;
 use smf_core::manifest::BundleKind;
@@ -99,8 +100,8 @@ pub(crate) struct Daemon {
     preparer: Option<Preparer>,
     /// Method processes by pid.
     methods: HashMap<u32, RunningMethod>,
-    /// The same, by instance (an instance has at most a few).
-    methods_by_instance: HashMap<Fmri, Vec<u32>>,
+    /// The same, by instance (an instance has at most a few: held inline).
+    methods_by_instance: HashMap<Fmri, SmallVec<[u32; 2]>>,
     run_pids: HashMap<RunId, u32>,
     /// A child instance's main process (its start method's, or an adopted one).
     main_pids: HashMap<Fmri, u32>,
@@ -616,7 +617,7 @@ impl Daemon {
         let mut touched = Vec::new();
         if let Some(method) = self.methods.remove(&pid) {
             if let Some(pids) = self.methods_by_instance.get_mut(&method.fmri) {
-                pids.retain(|&other| other != pid);
+                pids.retain(|other| *other != pid);
                 if pids.is_empty() {
                     self.methods_by_instance.remove(&method.fmri);
                 }
@@ -990,7 +991,7 @@ impl Daemon {
     pub(crate) fn methods_of(&self, fmri: &Fmri) -> &[u32] {
         self.methods_by_instance
             .get(fmri)
-            .map_or(&[], Vec::as_slice)
+            .map_or(&[], SmallVec::as_slice)
     }
 
     /// The instance whose method runs as `pid`.
