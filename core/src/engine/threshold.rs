@@ -15,7 +15,7 @@
 //!
 //! Restarts below the thresholds are immediate: no back-off, no fixed delay.
 
-use std::collections::VecDeque;
+use smallvec::SmallVec;
 
 use crate::state::Timestamp;
 
@@ -45,9 +45,13 @@ impl Default for StartRate {
 }
 
 /// Recent start times and consecutive retryable failures of one instance.
+///
+/// The start times are held inline up to the default `critical_failure_count`: a heap block
+/// per instance, allocated at its first start, would sit among a bring-up's short-lived
+/// blocks and keep their pages from being given back (BENCHMARKS.md, memory).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    starts: VecDeque<Timestamp>,
+    starts: SmallVec<[Timestamp; DEFAULT_CRITICAL_FAILURE_COUNT as usize]>,
     faults: u32,
 }
 
@@ -56,14 +60,16 @@ impl History {
     /// `method_rate_critical`).
     pub fn record_start(&mut self, now: Timestamp, rate: StartRate) -> bool {
         let count = rate.count.max(2) as usize;
-        self.starts.push_back(now);
-        while self.starts.len() > count {
-            self.starts.pop_front();
+        // The oldest go first, so that the default count never outgrows the inline room.
+        if self.starts.len() >= count {
+            let excess = self.starts.len() + 1 - count;
+            self.starts.drain(..excess);
         }
+        self.starts.push(now);
         if self.starts.len() < count {
             return false;
         }
-        let (Some(oldest), Some(newest)) = (self.starts.front(), self.starts.back()) else {
+        let (Some(oldest), Some(newest)) = (self.starts.first(), self.starts.last()) else {
             return false;
         };
         let average = newest.millis_since(*oldest) / (count as u64 - 1);
@@ -128,6 +134,30 @@ mod tests {
             assert!(!history.record_start(Timestamp::from_secs(second), rate));
         }
         assert!(history.record_start(Timestamp::from_secs(45), rate));
+    }
+
+    #[test]
+    fn the_default_history_stays_inline_and_a_longer_one_still_counts() {
+        let mut history = History::default();
+        for second in 0..20 {
+            history.record_start(Timestamp::from_secs(second * 1000), StartRate::default());
+        }
+        assert!(!history.starts.spilled());
+        assert_eq!(history.starts().count(), 5);
+
+        let mut history = History::default();
+        let rate = StartRate {
+            count: 8,
+            period_ms: 10_000,
+        };
+        for second in 0..7 {
+            assert!(!history.record_start(Timestamp::from_secs(second), rate));
+        }
+        assert!(history.record_start(Timestamp::from_secs(7), rate));
+        assert_eq!(history.starts().count(), 8);
+        assert_eq!(history.starts().next(), Some(Timestamp::from_secs(0)));
+        history.record_start(Timestamp::from_secs(100), rate);
+        assert_eq!(history.starts().next(), Some(Timestamp::from_secs(1)));
     }
 
     #[test]
