@@ -235,8 +235,7 @@ impl DependencyGraph {
         self.adjacency
             .groups
             .get(instance.index())
-            .into_iter()
-            .flatten()
+            .iter()
             .filter_map(|&node| Some((node, self.group(node)?)))
     }
 
@@ -250,18 +249,12 @@ impl DependencyGraph {
 
     /// What a group cites, in the order written.
     pub fn targets(&self, group: NodeIndex) -> &[Target] {
-        self.adjacency
-            .targets
-            .get(group.index())
-            .map_or(&[], Vec::as_slice)
+        self.adjacency.targets.get(group.index())
     }
 
     /// The configured instances of a service vertex.
     pub fn members(&self, service: NodeIndex) -> &[NodeIndex] {
-        self.adjacency
-            .members
-            .get(service.index())
-            .map_or(&[], Vec::as_slice)
+        self.adjacency.members.get(service.index())
     }
 
     /// The path of a file vertex.
@@ -297,10 +290,7 @@ impl DependencyGraph {
     /// The groups that cite `instance`, directly or through its service, with each group's
     /// owner: who is affected when `instance` changes.
     pub fn dependent_groups(&self, instance: NodeIndex) -> &[(NodeIndex, NodeIndex)] {
-        self.adjacency
-            .dependents
-            .get(instance.index())
-            .map_or(&[], Vec::as_slice)
+        self.adjacency.dependents.get(instance.index())
     }
 
     /// The instance a group belongs to.
