@@ -33,6 +33,7 @@ pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
         instances + 2 * dependencies + 1,
         3 * dependencies + instances,
     );
+    builder.definitions = Vec::with_capacity(instances + 1);
     builder.add_startd();
     let mut declaring = Vec::new();
     for entry in services {
@@ -266,7 +267,8 @@ struct Builder {
     by_fmri: FastMap<Fmri, NodeIndex>,
     files: FastMap<String, NodeIndex>,
     instances: Vec<NodeIndex>,
-    definitions: FastMap<NodeIndex, Arc<EffectiveInstance>>,
+    /// By vertex (instances are the first vertices, so this ends with the last of them).
+    definitions: Vec<Option<Arc<EffectiveInstance>>>,
     /// Service name -> its configured instances.
     service_instances: FastMap<String, Vec<NodeIndex>>,
     pending: Vec<PendingDependency>,
@@ -344,7 +346,10 @@ impl Builder {
                     });
                 }
             }
-            self.definitions.insert(node, effective);
+            if self.definitions.len() <= node.index() {
+                self.definitions.resize(node.index() + 1, None);
+            }
+            self.definitions[node.index()] = Some(effective);
         }
     }
 
@@ -586,6 +591,7 @@ impl Builder {
         self.graph.shrink_to_fit();
         self.instances.shrink_to_fit();
         self.problems.shrink_to_fit();
+        self.definitions.shrink_to_fit();
         let adjacency = Adjacency::of(&self.graph);
         let mut graph = DependencyGraph {
             adjacency,

@@ -112,8 +112,9 @@ pub struct DependencyGraph {
     files: FastMap<String, NodeIndex>,
     /// Configured instances, in import order.
     instances: Vec<NodeIndex>,
-    /// The composed definition of each configured instance, by its position in `instances`.
-    definitions: FastMap<NodeIndex, Arc<EffectiveInstance>>,
+    /// The composed definition of each configured instance, by vertex (none past the last
+    /// instance that has one).
+    definitions: Vec<Option<Arc<EffectiveInstance>>>,
     /// Instance that completes a dependency cycle -> the cycle, starting and ending with it.
     cycles: FastMap<NodeIndex, Vec<Fmri>>,
     /// Instance -> why one of its dependencies cannot be used.
@@ -219,12 +220,12 @@ impl DependencyGraph {
 
     /// The composed definition of a configured instance (none for svc.startd's own).
     pub fn definition(&self, node: NodeIndex) -> Option<&EffectiveInstance> {
-        self.definitions.get(&node).map(Arc::as_ref)
+        self.shared_definition(node).map(Arc::as_ref)
     }
 
     /// The same definition, shared.
     pub fn shared_definition(&self, node: NodeIndex) -> Option<&Arc<EffectiveInstance>> {
-        self.definitions.get(&node)
+        self.definitions.get(node.index())?.as_ref()
     }
 
     /// The dependency groups of an instance, in declaration order.
