@@ -47,8 +47,21 @@ impl Default for StartRate {
 /// Recent start times and consecutive retryable failures of one instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    starts: VecDeque<Timestamp>,
+    starts: Starts,
     faults: u32,
+}
+
+/// Start times, oldest first. Most instances start once and that time is kept inline; the
+/// second start moves them to the heap (the window is `startd/critical_failure_count` long,
+/// which a manifest may set to anything).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+enum Starts {
+    #[default]
+    None,
+    One(Timestamp),
+    /// Two or more.
+    #[allow(clippy::box_collection)] // Boxed so that `History` stays two words and a count.
+    Many(Box<VecDeque<Timestamp>>),
 }
 
 impl History {
@@ -56,23 +69,33 @@ impl History {
     /// `method_rate_critical`).
     pub fn record_start(&mut self, now: Timestamp, rate: StartRate) -> bool {
         let count = rate.count.max(2) as usize;
-        self.starts.push_back(now);
-        while self.starts.len() > count {
-            self.starts.pop_front();
-        }
-        if self.starts.len() < count {
-            return false;
-        }
-        let (Some(oldest), Some(newest)) = (self.starts.front(), self.starts.back()) else {
-            return false;
+        let mut starts = match std::mem::take(&mut self.starts) {
+            // One start is never too many: at least two are judged together.
+            Starts::None => {
+                self.starts = Starts::One(now);
+                return false;
+            }
+            Starts::One(first) => Box::new(VecDeque::from([first])),
+            Starts::Many(starts) => starts,
         };
-        let average = newest.millis_since(*oldest) / (count as u64 - 1);
-        average < rate.period_ms
+        starts.push_back(now);
+        while starts.len() > count {
+            starts.pop_front();
+        }
+        let too_quick = match (starts.front(), starts.back()) {
+            (Some(oldest), Some(newest)) if starts.len() >= count => {
+                let average = newest.millis_since(*oldest) / (count as u64 - 1);
+                average < rate.period_ms
+            }
+            _ => false,
+        };
+        self.starts = Starts::Many(starts);
+        too_quick
     }
 
     /// Forgets the start times (restart, clear, admin disable, dependency restart).
     pub fn reset_starts(&mut self) {
-        self.starts.clear();
+        self.starts = Starts::None;
     }
 
     /// Counts a retryable method failure; answers whether the threshold is reached.
@@ -88,7 +111,7 @@ impl History {
 
     /// Forgets everything (`svcadm clear`).
     pub fn reset(&mut self) {
-        self.starts.clear();
+        self.starts = Starts::None;
         self.faults = 0;
     }
 
@@ -99,7 +122,12 @@ impl History {
 
     /// Recorded start times, oldest first.
     pub fn starts(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        self.starts.iter().copied()
+        let (one, many) = match &self.starts {
+            Starts::None => (None, None),
+            Starts::One(at) => (Some(*at), None),
+            Starts::Many(starts) => (None, Some(starts.iter().copied())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 }
 
@@ -139,5 +167,38 @@ mod tests {
         assert!(!history.record_fault());
         assert!(!history.record_fault());
         assert!(history.record_fault());
+    }
+
+    #[test]
+    fn the_window_slides_and_a_reset_forgets_it() {
+        let mut history = History::default();
+        let rate = StartRate {
+            count: 3,
+            period_ms: 10_000,
+        };
+        assert_eq!(history.starts().count(), 0);
+        assert!(!history.record_start(Timestamp::from_secs(1), rate));
+        assert_eq!(
+            history.starts().collect::<Vec<_>>(),
+            [Timestamp::from_secs(1)]
+        );
+        for second in [2, 3, 4] {
+            history.record_start(Timestamp::from_secs(second), rate);
+        }
+        let kept: Vec<Timestamp> = history.starts().collect();
+        assert_eq!(kept, [2, 3, 4].map(Timestamp::from_secs));
+        history.reset_starts();
+        assert_eq!(history, History::default());
+        assert!(!history.record_start(Timestamp::from_secs(5), rate));
+        assert!(!history.record_start(Timestamp::from_secs(6), rate));
+        assert!(history.record_start(Timestamp::from_secs(7), rate));
+    }
+
+    #[test]
+    fn a_history_is_three_words_and_one_start_needs_no_allocation() {
+        assert!(std::mem::size_of::<History>() <= 24);
+        let mut history = History::default();
+        history.record_start(Timestamp(0), StartRate::default());
+        assert!(matches!(history.starts, Starts::One(_)));
     }
 }
