@@ -92,7 +92,7 @@ impl Engine {
         if in_maintenance {
             record.admin.maintenance = false;
             record.temporary_maintenance = false;
-            record.requested_by = None;
+            record.set_requested_by(None);
         }
         if !temporary || in_maintenance {
             self.persist(fmri);
@@ -162,7 +162,7 @@ impl Engine {
                 let persisted = record.admin.maintenance;
                 record.admin.maintenance = false;
                 record.temporary_maintenance = false;
-                record.requested_by = None;
+                record.set_requested_by(None);
                 record.history.reset();
                 record.start_reason = Reason::ClearRequest;
                 if persisted {
@@ -204,7 +204,7 @@ impl Engine {
                 let reason = match &requester {
                     Requester::Administrator => Reason::AdministrativeRequest,
                     Requester::Service(by) => {
-                        record.requested_by = Some(by.clone());
+                        record.set_requested_by(Some(by.clone()));
                         Reason::ServiceRequest
                     }
                 };

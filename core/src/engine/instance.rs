@@ -17,6 +17,7 @@
 //!   dumps core or is killed from outside, is stopped and restarted; a child instance whose
 //!   process exits likewise (exit 96: maintenance).
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
@@ -33,6 +34,7 @@ use super::timer::TimerId;
 use super::{Engine, InstanceStatus};
 use crate::fmri::Fmri;
 use crate::manifest::effective::EffectiveInstance;
+use crate::signal::Signal;
 use crate::state::State;
 
 /// How long processes get to exit after SIGTERM when the instance has no stop method (a
@@ -77,13 +79,28 @@ impl StopPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StopPhase {
     /// Waiting for these dependents to stop first.
-    AwaitDependents(Vec<Fmri>),
+    AwaitDependents(Dependents),
     /// The stop method is running.
     Method { run: RunId, timed_out: bool },
     /// SIGTERM (or the `:kill` signal) sent; waiting for the processes to go.
     Drain,
     /// SIGKILL sent after the stop timeout.
     Kill,
+}
+
+/// The dependents a stop waits for: none costs no allocation, and the list is boxed so that a
+/// phase (and a record's [`Work`]) stays small.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Dependents(#[allow(clippy::box_collection)] Option<Box<Vec<Fmri>>>);
+
+impl Dependents {
+    pub(crate) fn new(list: Vec<Fmri>) -> Dependents {
+        Dependents((!list.is_empty()).then(|| Box::new(list)))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Fmri> {
+        self.0.iter().flat_map(|list| list.iter())
+    }
 }
 
 /// What is in flight for an instance.
@@ -124,21 +141,19 @@ pub(crate) struct Record {
     pub(crate) temporary_enabled: Option<bool>,
     /// `mark -t maintenance` in effect.
     pub(crate) temporary_maintenance: bool,
-    /// Who asked for maintenance when another service did.
-    pub(crate) requested_by: Option<String>,
     pub(crate) work: Work,
     /// A stop to begin as soon as the start in flight ends.
     pub(crate) pending_stop: Option<StopPlan>,
     /// Whether processes of the instance may be alive (contract and child instances).
     pub(crate) contract: bool,
-    /// A child instance's own process.
-    pub(crate) main_run: Option<RunId>,
+    /// A child instance's own process (a [`RunId`]; the engine never issues run 0).
+    main_run: Option<NonZeroU64>,
     /// The start method exited 94: nothing to track.
     pub(crate) nodaemon: bool,
     pub(crate) ready: bool,
-    pub(crate) status_text: Option<String>,
     pub(crate) history: History,
-    pub(crate) start_status: Option<MethodStatus>,
+    /// How the last start method ended (a `NotStarted` message is in `cold`).
+    start_status: Option<LastStatus>,
     /// The reason an upcoming start carries into online (restart, clear, dependencies).
     pub(crate) start_reason: Reason,
     /// When the current start began (the start timeout bounds the wait for readiness).
@@ -151,6 +166,29 @@ pub(crate) struct Record {
     pub(crate) removing: bool,
     /// How many instances being taken down hold this one offline until their stop is over.
     pub(crate) held: u32,
+    /// What few records hold: none for most.
+    cold: Option<Box<Cold>>,
+}
+
+/// How a start method ended, in one word: [`MethodStatus`] without `NotStarted`'s message,
+/// which the record keeps in its [`Cold`] part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LastStatus {
+    Exited(i32),
+    Signaled { signal: Signal, core_dumped: bool },
+    NotStarted { fatal: bool },
+}
+
+/// The parts of a record that are seldom set, boxed together (and dropped when all are
+/// empty again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Cold {
+    /// Who asked for maintenance when another service did.
+    requested_by: Option<String>,
+    /// The last `STATUS=` the instance reported.
+    status_text: Option<String>,
+    /// Why the last start method could not be started (`start_status` is `NotStarted`).
+    not_started: Option<String>,
 }
 
 impl Record {
@@ -170,14 +208,12 @@ impl Record {
             admin: AdminState::default(),
             temporary_enabled: None,
             temporary_maintenance: false,
-            requested_by: None,
             work: Work::Idle,
             pending_stop: None,
             contract: false,
             main_run: None,
             nodaemon: false,
             ready: false,
-            status_text: None,
             history: History::default(),
             start_status: None,
             start_reason: Reason::DependenciesSatisfied,
@@ -187,6 +223,95 @@ impl Record {
             timer: None,
             removing: false,
             held: 0,
+            cold: None,
+        }
+    }
+
+    /// A child instance's own process.
+    pub(crate) fn main_run(&self) -> Option<RunId> {
+        self.main_run.map(|run| RunId(run.get()))
+    }
+
+    pub(crate) fn set_main_run(&mut self, run: Option<RunId>) {
+        self.main_run = run.and_then(|run| NonZeroU64::new(run.0));
+    }
+
+    /// How the last start method ended.
+    pub(crate) fn start_status(&self) -> Option<MethodStatus> {
+        Some(match self.start_status? {
+            LastStatus::Exited(code) => MethodStatus::Exited(code),
+            LastStatus::Signaled {
+                signal,
+                core_dumped,
+            } => MethodStatus::Signaled {
+                signal,
+                core_dumped,
+            },
+            LastStatus::NotStarted { fatal } => MethodStatus::NotStarted {
+                message: self
+                    .cold
+                    .as_ref()
+                    .and_then(|cold| cold.not_started.clone())
+                    .unwrap_or_default(),
+                fatal,
+            },
+        })
+    }
+
+    pub(crate) fn set_start_status(&mut self, status: MethodStatus) {
+        let (status, message) = match status {
+            MethodStatus::Exited(code) => (LastStatus::Exited(code), None),
+            MethodStatus::Signaled {
+                signal,
+                core_dumped,
+            } => (
+                LastStatus::Signaled {
+                    signal,
+                    core_dumped,
+                },
+                None,
+            ),
+            MethodStatus::NotStarted { message, fatal } => {
+                (LastStatus::NotStarted { fatal }, Some(message))
+            }
+        };
+        self.start_status = Some(status);
+        self.set_cold(|cold| &mut cold.not_started, message);
+    }
+
+    /// Who asked for maintenance, when another service did.
+    pub(crate) fn requested_by(&self) -> Option<&str> {
+        self.cold.as_ref()?.requested_by.as_deref()
+    }
+
+    pub(crate) fn set_requested_by(&mut self, by: Option<String>) {
+        self.set_cold(|cold| &mut cold.requested_by, by);
+    }
+
+    /// The last `STATUS=` the instance reported.
+    pub(crate) fn status_text(&self) -> Option<&str> {
+        self.cold.as_ref()?.status_text.as_deref()
+    }
+
+    pub(crate) fn set_status_text(&mut self, text: Option<String>) {
+        self.set_cold(|cold| &mut cold.status_text, text);
+    }
+
+    /// Sets one field of the cold part: allocated by the first value, dropped with the last.
+    fn set_cold(&mut self, field: fn(&mut Cold) -> &mut Option<String>, value: Option<String>) {
+        match (&mut self.cold, value) {
+            (None, None) => {}
+            (Some(cold), value) => {
+                *field(cold) = value;
+                if **cold == Cold::default() {
+                    self.cold = None;
+                }
+            }
+            (None, value) => {
+                let mut cold = Box::<Cold>::default();
+                *field(&mut cold) = value;
+                self.cold = Some(cold);
+            }
         }
     }
 
@@ -227,7 +352,7 @@ impl Record {
     /// Why it is (to be) in maintenance on request: another service's, or an
     /// administrator's.
     pub(crate) fn requested_reason(&self) -> Reason {
-        if self.requested_by.is_some() {
+        if self.requested_by().is_some() {
             Reason::ServiceRequest
         } else {
             Reason::AdministrativeRequest
@@ -261,11 +386,11 @@ impl Record {
             enabled: self.enabled(),
             temporary: self.temporary_enabled.is_some(),
             admin: self.admin,
-            start_status: self.start_status.clone(),
+            start_status: self.start_status(),
             duration: self.config.duration,
             faults: self.history.faults(),
-            status_text: self.status_text.clone(),
-            requested_by: self.requested_by.clone(),
+            status_text: self.status_text().map(str::to_string),
+            requested_by: self.requested_by().map(str::to_string),
         }
     }
 }
@@ -461,5 +586,83 @@ fn keeps_satisfiability(before: (State, Option<State>), after: (State, Option<St
         }
         ((from, Some(next)), (to, None)) => running(from) && from == to && next == from,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record::new(Fmri::parse("svc:/a:b").expect("valid"), None)
+    }
+
+    #[test]
+    fn a_record_stays_small() {
+        // 272 bytes before the seldom-set fields moved to `Cold`, the start status, timer,
+        // main run and start history took one word each and the stop's list of dependents
+        // was boxed: 1000 instances are 1000 records.
+        assert!(std::mem::size_of::<Record>() <= 168);
+        assert!(std::mem::size_of::<Work>() <= 24);
+        assert_eq!(
+            std::mem::size_of::<Option<LastStatus>>(),
+            std::mem::size_of::<u64>()
+        );
+    }
+
+    #[test]
+    fn every_start_status_comes_back_as_set() {
+        let mut record = record();
+        assert_eq!(record.start_status(), None);
+        let statuses = [
+            MethodStatus::NotStarted {
+                message: "no such user".into(),
+                fatal: true,
+            },
+            MethodStatus::Exited(96),
+            MethodStatus::Signaled {
+                signal: Signal::KILL,
+                core_dumped: true,
+            },
+            MethodStatus::NotStarted {
+                message: String::new(),
+                fatal: false,
+            },
+        ];
+        for status in statuses {
+            record.set_start_status(status.clone());
+            assert_eq!(record.start_status(), Some(status));
+        }
+        record.set_start_status(MethodStatus::Exited(0));
+        assert_eq!(record.start_status(), Some(MethodStatus::Exited(0)));
+        assert!(record.cold.is_none(), "the message went with its status");
+    }
+
+    #[test]
+    fn the_cold_part_lives_while_one_of_its_fields_is_set() {
+        let mut record = record();
+        record.set_status_text(None);
+        assert!(record.cold.is_none());
+        record.set_status_text(Some("loading".into()));
+        record.set_requested_by(Some("svc:/x:y".into()));
+        assert_eq!(record.status_text(), Some("loading"));
+        assert_eq!(record.requested_by(), Some("svc:/x:y"));
+        assert_eq!(record.requested_reason(), Reason::ServiceRequest);
+        record.set_status_text(None);
+        assert_eq!(record.status_text(), None);
+        assert_eq!(record.requested_by(), Some("svc:/x:y"));
+        record.set_requested_by(None);
+        assert_eq!(record.requested_reason(), Reason::AdministrativeRequest);
+        assert!(record.cold.is_none());
+    }
+
+    #[test]
+    fn a_main_run_comes_back_as_set() {
+        let mut record = record();
+        assert_eq!(record.main_run(), None);
+        record.set_main_run(Some(RunId(7)));
+        assert_eq!(record.main_run(), Some(RunId(7)));
+        record.set_main_run(None);
+        assert_eq!(record.main_run(), None);
     }
 }

@@ -107,10 +107,10 @@ impl Engine {
             record.start_began = now;
             record.nodaemon = false;
             record.ready = false;
-            record.status_text = None;
+            record.set_status_text(None);
             record.stop_failed = false;
             if config.duration == Duration::Child {
-                record.main_run = Some(run);
+                record.set_main_run(Some(run));
             }
         }
         self.transition(fmri, State::Offline, Some(State::Online), reason);
@@ -130,7 +130,7 @@ impl Engine {
     fn cannot_start(&mut self, fmri: &Fmri, line: String, why: String) {
         self.log(fmri, line);
         if let Some(record) = self.records.get_mut(fmri) {
-            record.start_status = Some(MethodStatus::NotStarted {
+            record.set_start_status(MethodStatus::NotStarted {
                 message: why,
                 fatal: true,
             });
@@ -150,7 +150,7 @@ impl Engine {
             return;
         };
         record.contract = duration != Duration::Transient;
-        record.main_run = main_run;
+        record.set_main_run(main_run);
         record.start_began = now;
         record.nodaemon = false;
         record.ready = true;
@@ -209,7 +209,7 @@ impl Engine {
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
-        record.start_status = Some(status.clone());
+        record.set_start_status(status.clone());
         let config = record.config.clone();
         let mut outcome = method::outcome(MethodName::Start, &status);
         if config.duration == Duration::Child {
@@ -218,7 +218,7 @@ impl Engine {
                 Outcome::Fatal => Outcome::Fatal,
                 _ => Outcome::Retryable,
             };
-            record.main_run = None;
+            record.set_main_run(None);
         }
         if timed_out && !config.timeout_retry {
             outcome = Outcome::Fatal;
@@ -292,7 +292,7 @@ impl Engine {
             return;
         };
         record.work = Work::Idle;
-        record.main_run = None;
+        record.set_main_run(None);
         if record.history.record_fault() {
             self.log(
                 fmri,
@@ -337,8 +337,8 @@ impl Engine {
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
-        record.main_run = None;
-        record.start_status = Some(status.clone());
+        record.set_main_run(None);
+        record.set_start_status(status.clone());
         if !record.state.is_running() || record.is_busy() {
             return;
         }
@@ -382,7 +382,7 @@ impl Engine {
                     timed_out,
                 },
             ) if current == run => self.start_finished(&fmri, status, timed_out),
-            (MethodName::Start, _) if record.main_run == Some(run) => {
+            (MethodName::Start, _) if record.main_run() == Some(run) => {
                 self.child_exited(&fmri, status);
             }
             (
@@ -440,7 +440,7 @@ impl Engine {
             Work::Starting { run: None, .. } => {
                 self.log(fmri, "Timed out waiting for READY=1.  Killing contract.");
                 if let Some(record) = self.records.get_mut(fmri) {
-                    record.start_status = Some(MethodStatus::Signaled {
+                    record.set_start_status(MethodStatus::Signaled {
                         signal: Signal::KILL,
                         core_dumped: false,
                     });
@@ -533,7 +533,7 @@ impl Engine {
             Work::Starting { run: Some(_), .. } => {}
             Work::Starting { run: None, .. } => {
                 record.contract = false;
-                record.start_status = Some(MethodStatus::Exited(0));
+                record.set_start_status(MethodStatus::Exited(0));
                 self.start_failed(fmri, "exited before the service was ready");
             }
             Work::Stopping {
@@ -601,7 +601,7 @@ impl Engine {
             return;
         };
         if status.is_some() {
-            record.status_text = status;
+            record.set_status_text(status);
         }
         if !ready || !record.config.notify {
             return;

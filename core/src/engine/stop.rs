@@ -4,7 +4,7 @@
 use super::Engine;
 use super::action::{Action, Duration, MethodRun};
 use super::event::{MethodName, MethodStatus};
-use super::instance::{DEFAULT_STOP_GRACE_MS, Leftovers, StopPhase, StopPlan, Work};
+use super::instance::{DEFAULT_STOP_GRACE_MS, Dependents, Leftovers, StopPhase, StopPlan, Work};
 use super::method::{self, Outcome};
 use super::reason::{ErrorClass, Reason};
 use crate::fmri::Fmri;
@@ -64,7 +64,7 @@ impl Engine {
         let waiting: Vec<Fmri> = wait_for.into_iter().filter(|d| d != fmri).collect();
         record.work = Work::Stopping {
             plan,
-            phase: StopPhase::AwaitDependents(waiting.clone()),
+            phase: StopPhase::AwaitDependents(Dependents::new(waiting.clone())),
         };
         self.transition(fmri, state, Some(plan.target), plan.reason);
         if waiting.is_empty() {
@@ -292,7 +292,7 @@ impl Engine {
         };
         record.work = Work::Idle;
         record.contract = false;
-        record.main_run = None;
+        record.set_main_run(None);
         if record.stop_failed {
             self.log(fmri, "Stop failed: processes had to be killed.");
             plan.target = State::Maintenance;
@@ -337,7 +337,7 @@ impl Engine {
         record.work = Work::Idle;
         record.pending_stop = None;
         record.contract = false;
-        record.main_run = None;
+        record.set_main_run(None);
         if had_processes {
             match leftovers {
                 Leftovers::Kill => self.actions.push(Action::SignalContract {

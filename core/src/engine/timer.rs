@@ -3,28 +3,30 @@
 //! cancelled here, so a stale one can never fire in the shell.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU64;
 
 use crate::fast_hash::FastMap;
 use crate::fmri::Fmri;
 use crate::state::Timestamp;
 
-/// One timer's identity.
+/// One timer's identity (never 0, so an `Option<TimerId>` is one word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct TimerId(u64);
+pub(crate) struct TimerId(NonZeroU64);
 
 /// Pending timers, ordered by deadline.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
     order: BTreeSet<(Timestamp, TimerId)>,
     entries: FastMap<TimerId, (Timestamp, Fmri)>,
+    /// How many timers were armed so far (the next one's identity is one more).
     next: u64,
 }
 
 impl Timers {
     /// Arms a timer.
     pub(crate) fn arm(&mut self, at: Timestamp, fmri: Fmri) -> TimerId {
+        let id = TimerId(NonZeroU64::MIN.saturating_add(self.next));
         self.next += 1;
-        let id = TimerId(self.next);
         self.order.insert((at, id));
         self.entries.insert(id, (at, fmri));
         id
