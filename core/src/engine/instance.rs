@@ -26,7 +26,7 @@ use crate::fast_hash::FastMap;
 use crate::graph::DependencyGraph;
 
 use super::action::{Action, AdminState, Duration, Transition};
-use super::event::{MethodName, MethodStatus, RunId};
+use super::event::{MethodStatus, RunId};
 use super::method::Config;
 use super::reason::{ErrorClass, Reason};
 use super::threshold::History;
@@ -469,10 +469,13 @@ impl Engine {
         })
     }
 
-    pub(crate) fn new_run(&mut self, fmri: &Fmri, method: MethodName) -> RunId {
+    /// A new run of one of `fmri`'s methods. Which method it is follows from where the
+    /// record keeps the run: `Work::Starting` and `main_run` hold start runs only,
+    /// `StopPhase::Method` stop runs and `Work::Refreshing` refresh runs.
+    pub(crate) fn new_run(&mut self, fmri: &Fmri) -> RunId {
         self.next_run += 1;
         let run = RunId(self.next_run);
-        self.runs.insert(run, (fmri.clone(), method));
+        self.runs.insert(run, fmri.clone());
         run
     }
 

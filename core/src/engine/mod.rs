@@ -115,7 +115,8 @@ pub struct Engine {
     files: FastMap<String, bool>,
     /// Satisfiability answers, valid until the next state change.
     memo: Memo,
-    runs: FastMap<RunId, (Fmri, MethodName)>,
+    /// Method runs in flight -> their instance.
+    runs: FastMap<RunId, Fmri>,
     next_run: u64,
     timers: Timers,
     /// Instance being taken down -> what it holds offline until its stop is over.
@@ -587,7 +588,7 @@ impl Engine {
         if let Some(timer) = record.timer {
             self.timers.cancel(timer);
         }
-        self.runs.retain(|_, (owner, _)| owner != fmri);
+        self.runs.retain(|_, owner| owner != fmri);
         self.wake_waiters(fmri);
         self.release_holds(fmri);
         if record.contract {

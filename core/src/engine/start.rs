@@ -80,7 +80,7 @@ impl Engine {
                 return;
             }
         };
-        let run = self.new_run(fmri, MethodName::Start);
+        let run = self.new_run(fmri);
         let timeout = method::timeout_ms(start);
         self.actions.push(Action::RunMethod(Box::new(MethodRun {
             run,
@@ -144,7 +144,7 @@ impl Engine {
         let Some(duration) = self.records.get(fmri).map(|record| record.config.duration) else {
             return;
         };
-        let main_run = (duration == Duration::Child).then(|| self.new_run(fmri, MethodName::Start));
+        let main_run = (duration == Duration::Child).then(|| self.new_run(fmri));
         let now = self.now;
         let Some(record) = self.records.get_mut(fmri) else {
             return;
@@ -368,35 +368,28 @@ impl Engine {
     }
 
     pub(crate) fn method_exited(&mut self, run: RunId, status: MethodStatus) {
-        let Some((fmri, method)) = self.runs.remove(&run) else {
+        let Some(fmri) = self.runs.remove(&run) else {
             return;
         };
         let Some(record) = self.records.get(&fmri) else {
             return;
         };
-        match (method, record.work.clone()) {
-            (
-                MethodName::Start,
-                Work::Starting {
-                    run: Some(current),
-                    timed_out,
-                },
-            ) if current == run => self.start_finished(&fmri, status, timed_out),
-            (MethodName::Start, _) if record.main_run() == Some(run) => {
-                self.child_exited(&fmri, status);
-            }
-            (
-                MethodName::Stop,
-                Work::Stopping {
-                    phase:
-                        StopPhase::Method {
-                            run: current,
-                            timed_out,
-                        },
-                    ..
-                },
-            ) if current == run => self.stop_method_finished(&fmri, status, timed_out),
-            (MethodName::Refresh, Work::Refreshing { run: current, .. }) if current == run => {
+        // Which method ran follows from where the record keeps the run (`new_run`).
+        match record.work.clone() {
+            Work::Starting {
+                run: Some(current),
+                timed_out,
+            } if current == run => self.start_finished(&fmri, status, timed_out),
+            _ if record.main_run() == Some(run) => self.child_exited(&fmri, status),
+            Work::Stopping {
+                phase:
+                    StopPhase::Method {
+                        run: current,
+                        timed_out,
+                    },
+                ..
+            } if current == run => self.stop_method_finished(&fmri, status, timed_out),
+            Work::Refreshing { run: current, .. } if current == run => {
                 self.refresh_finished(&fmri, status)
             }
             _ => {}
@@ -404,7 +397,7 @@ impl Engine {
     }
 
     pub(crate) fn method_timed_out(&mut self, run: RunId) {
-        let Some((fmri, _)) = self.runs.get(&run).cloned() else {
+        let Some(fmri) = self.runs.get(&run).cloned() else {
             return;
         };
         self.timeout(&fmri);

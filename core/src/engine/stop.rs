@@ -151,7 +151,7 @@ impl Engine {
                 };
                 match method::expand_tokens(command, MethodName::Stop, &definition) {
                     Ok(expanded) => {
-                        let run = self.new_run(fmri, MethodName::Stop);
+                        let run = self.new_run(fmri);
                         self.actions.push(Action::RunMethod(Box::new(MethodRun {
                             run,
                             fmri: fmri.clone(),
@@ -328,7 +328,7 @@ impl Engine {
     /// Into maintenance now: no stop method; the processes are killed or abandoned.
     pub(crate) fn enter_maintenance(&mut self, fmri: &Fmri, reason: Reason, leftovers: Leftovers) {
         self.disarm(fmri);
-        self.runs.retain(|_, (owner, _)| owner != fmri);
+        self.runs.retain(|_, owner| owner != fmri);
         let Some(record) = self.records.get_mut(fmri) else {
             return;
         };
@@ -379,7 +379,7 @@ impl Engine {
                 Exec::Command(command) => {
                     match method::expand_tokens(command, MethodName::Refresh, &definition) {
                         Ok(expanded) => {
-                            let run = self.new_run(fmri, MethodName::Refresh);
+                            let run = self.new_run(fmri);
                             let timeout = method::timeout_ms(&refresh);
                             self.actions.push(Action::RunMethod(Box::new(MethodRun {
                                 run,
