@@ -413,7 +413,7 @@ impl Engine {
         reason: Reason,
     ) {
         let now = self.now;
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         let from = record.state;
@@ -450,7 +450,7 @@ impl Engine {
             self.wake_waiters(fmri);
             let settled = self
                 .records
-                .get(fmri)
+                .get(&self.graph, fmri)
                 .is_some_and(|record| record.next_state.is_none() && !record.is_busy());
             if settled {
                 self.release_holds(fmri);
@@ -485,59 +485,84 @@ impl Engine {
             return;
         };
         let id = self.timers.arm(self.now.plus_millis(timeout), fmri.clone());
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.timer = Some(id);
         }
     }
 
     pub(crate) fn disarm(&mut self, fmri: &Fmri) {
-        if let Some(id) = self.records.get_mut(fmri).and_then(|r| r.timer.take()) {
+        if let Some(id) = self
+            .records
+            .get_mut(&self.graph, fmri)
+            .and_then(|r| r.timer.take())
+        {
             self.timers.cancel(id);
         }
     }
 }
 
-/// Every instance's record: stored densely, found by FMRI or, for the graph's questions,
-/// by vertex (the vertex index is refreshed at every graph build).
+/// Every instance's record, stored densely and found through the graph: FMRI -> vertex (the
+/// graph's own map) -> position here. Records the graph does not have as configured
+/// instances (those a rebuild dropped, until they are forgotten) are found through a map of
+/// their own, empty the rest of the time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Records {
     list: Vec<Record>,
-    index: FastMap<Fmri, usize>,
-    /// Graph vertex -> position in `list` (`usize::MAX`: none).
-    by_node: Vec<usize>,
+    /// Graph vertex -> position in `list` (`u32::MAX`: none).
+    by_node: Vec<u32>,
+    /// Records not in `by_node`, by FMRI -> position in `list`.
+    detached: FastMap<Fmri, usize>,
 }
 
 impl Records {
-    pub(crate) fn get(&self, fmri: &Fmri) -> Option<&Record> {
-        self.index.get(fmri).map(|&i| &self.list[i])
-    }
-
-    pub(crate) fn get_mut(&mut self, fmri: &Fmri) -> Option<&mut Record> {
-        match self.index.get(fmri) {
-            Some(&i) => self.list.get_mut(i),
-            None => None,
+    /// Where the record of `fmri` is in `list`.
+    fn position(&self, graph: &DependencyGraph, fmri: &Fmri) -> Option<usize> {
+        let indexed = graph
+            .node(fmri)
+            .and_then(|node| self.by_node.get(node.index()))
+            .filter(|&&i| i != u32::MAX);
+        match indexed {
+            Some(&i) => Some(i as usize),
+            None if self.detached.is_empty() => None,
+            None => self.detached.get(fmri).copied(),
         }
     }
 
-    pub(crate) fn insert(&mut self, fmri: Fmri, record: Record) {
-        match self.index.get(&fmri) {
-            Some(&i) => self.list[i] = record,
+    pub(crate) fn get(&self, graph: &DependencyGraph, fmri: &Fmri) -> Option<&Record> {
+        self.list.get(self.position(graph, fmri)?)
+    }
+
+    pub(crate) fn get_mut(&mut self, graph: &DependencyGraph, fmri: &Fmri) -> Option<&mut Record> {
+        let i = self.position(graph, fmri)?;
+        self.list.get_mut(i)
+    }
+
+    /// Adds the record of `fmri`, or replaces it.
+    pub(crate) fn insert(&mut self, graph: &DependencyGraph, fmri: Fmri, record: Record) {
+        match self.position(graph, &fmri) {
+            Some(i) => self.list[i] = record,
             None => {
-                self.index.insert(fmri, self.list.len());
                 self.list.push(record);
+                self.locate(graph, fmri, self.list.len() - 1);
             }
         }
     }
 
-    /// Removes a record; vertex lookups are stale until the next [`Records::reindex`].
-    pub(crate) fn remove(&mut self, fmri: &Fmri) -> Option<Record> {
-        let i = self.index.remove(fmri)?;
+    /// Removes a record (the last one takes its place).
+    pub(crate) fn remove(&mut self, graph: &DependencyGraph, fmri: &Fmri) -> Option<Record> {
+        let i = self.position(graph, fmri)?;
+        self.unlocate(graph, fmri);
         let record = self.list.swap_remove(i);
         if let Some(moved) = self.list.get(i) {
-            self.index.insert(moved.fmri.clone(), i);
+            let moved = moved.fmri.clone();
+            self.locate(graph, moved, i);
         }
-        self.by_node.clear();
         Some(record)
+    }
+
+    /// Room for `count` records in all (a build knows how many instances it has).
+    pub(crate) fn reserve_total(&mut self, count: usize) {
+        self.list.reserve(count.saturating_sub(self.list.len()));
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &Record> {
@@ -551,18 +576,47 @@ impl Records {
     /// The record of the instance at graph vertex `node`.
     pub(crate) fn by_node(&self, node: NodeIndex) -> Option<&Record> {
         let &i = self.by_node.get(node.index())?;
-        self.list.get(i)
+        self.list.get(i as usize)
     }
 
-    /// Maps the graph's vertices to records after a build.
+    /// Finds every record again in a newly built graph (before anything else looks one up).
     pub(crate) fn reindex(&mut self, graph: &DependencyGraph) {
         let (nodes, _) = graph.size();
-        self.by_node = vec![usize::MAX; nodes];
-        for &node in graph.instances() {
-            if let Some(fmri) = graph.fmri(node)
-                && let Some(&i) = self.index.get(fmri)
-            {
-                self.by_node[node.index()] = i;
+        self.by_node = vec![u32::MAX; nodes];
+        self.detached = FastMap::default();
+        for i in 0..self.list.len() {
+            let fmri = self.list[i].fmri.clone();
+            self.locate(graph, fmri, i);
+        }
+    }
+
+    /// Records that the record of `fmri` is at `i`: by vertex when the graph has it as a
+    /// configured instance, else by FMRI.
+    fn locate(&mut self, graph: &DependencyGraph, fmri: Fmri, i: usize) {
+        let slot = graph
+            .instance(&fmri)
+            .and_then(|node| self.by_node.get_mut(node.index()));
+        match (slot, u32::try_from(i)) {
+            (Some(slot), Ok(i)) if i != u32::MAX => *slot = i,
+            _ => {
+                self.detached.insert(fmri, i);
+            }
+        }
+    }
+
+    /// Forgets where the record of `fmri` is.
+    fn unlocate(&mut self, graph: &DependencyGraph, fmri: &Fmri) {
+        if let Some(slot) = graph
+            .instance(fmri)
+            .and_then(|node| self.by_node.get_mut(node.index()))
+        {
+            *slot = u32::MAX;
+        }
+        if !self.detached.is_empty() {
+            self.detached.remove(fmri);
+            if self.detached.is_empty() {
+                // A rebuild's leftovers are gone: give their table back.
+                self.detached = FastMap::default();
             }
         }
     }
@@ -667,5 +721,146 @@ mod tests {
         assert_eq!(record.main_run(), Some(RunId(7)));
         record.set_main_run(None);
         assert_eq!(record.main_run(), None);
+    }
+
+    fn services(names: &[&str], instances: &[&str]) -> Vec<crate::manifest::Service> {
+        let mut xml = String::from("<service_bundle type='manifest' name='t'>");
+        for name in names {
+            xml.push_str(&format!(
+                "<service name='{name}' type='service' version='1'>"
+            ));
+            for instance in instances {
+                xml.push_str(&format!("<instance name='{instance}' enabled='true'/>"));
+            }
+            xml.push_str(
+                "<exec_method type='method' name='start' exec='/bin/true' \
+                 timeout_seconds='1'/></service>",
+            );
+        }
+        xml.push_str("</service_bundle>");
+        let parsed = crate::manifest::parse("test.xml", xml.as_bytes());
+        parsed.bundle.expect("well-formed").services
+    }
+
+    fn fmri(text: &str) -> Fmri {
+        Fmri::parse(text).expect("valid")
+    }
+
+    #[test]
+    fn records_are_found_through_the_graph_and_the_dropped_ones_until_removed() {
+        let before = DependencyGraph::build(&services(&["a", "b", "c"], &["i"]));
+        let mut records = Records::default();
+        records.reindex(&before);
+        for name in ["svc:/a:i", "svc:/b:i", "svc:/c:i"] {
+            records.insert(&before, fmri(name), Record::new(fmri(name), None));
+        }
+        let found = |records: &Records, graph: &DependencyGraph, name: &str| {
+            let by_fmri = records.get(graph, &fmri(name)).map(|r| r.fmri.to_string());
+            let by_node = graph
+                .instance(&fmri(name))
+                .and_then(|node| records.by_node(node))
+                .map(|r| r.fmri.to_string());
+            (by_fmri, by_node)
+        };
+        // b is dropped: still found by FMRI until it is removed, never by vertex.
+        let after = DependencyGraph::build(&services(&["a", "c"], &["i"]));
+        records.reindex(&after);
+        assert_eq!(
+            found(&records, &after, "svc:/b:i"),
+            (Some("svc:/b:i".into()), None)
+        );
+        assert!(records.remove(&after, &fmri("svc:/b:i")).is_some());
+        assert!(records.detached.is_empty());
+        assert!(records.remove(&after, &fmri("svc:/b:i")).is_none());
+        // c took b's place.
+        for name in ["svc:/a:i", "svc:/c:i"] {
+            assert_eq!(
+                found(&records, &after, name),
+                (Some(name.into()), Some(name.into()))
+            );
+        }
+        assert_eq!(records.keys().count(), 2);
+        // A record the graph does not have at all is found by FMRI.
+        records.insert(
+            &after,
+            fmri("svc:/z:i"),
+            Record::new(fmri("svc:/z:i"), None),
+        );
+        assert_eq!(
+            found(&records, &after, "svc:/z:i").0,
+            Some("svc:/z:i".into())
+        );
+        assert!(records.remove(&after, &fmri("svc:/a:i")).is_some());
+        assert_eq!(
+            found(&records, &after, "svc:/z:i").0,
+            Some("svc:/z:i".into())
+        );
+        assert_eq!(
+            found(&records, &after, "svc:/c:i"),
+            (Some("svc:/c:i".into()), Some("svc:/c:i".into()))
+        );
+        assert_eq!(found(&records, &after, "svc:/a:i"), (None, None));
+    }
+
+    #[test]
+    fn a_reimport_that_drops_instances_leaves_the_others_reachable() {
+        use crate::engine::{Event, MethodStatus};
+        use crate::manifest::BundleKind;
+        use crate::state::Timestamp;
+        let mut engine = Engine::new();
+        let import = |services| Event::Imported {
+            kind: BundleKind::Manifest,
+            services,
+        };
+        engine.handle(
+            import(services(&["s"], &["one", "two", "three", "four"])),
+            Timestamp(1),
+        );
+        // Every start method exits 0: all online.
+        for _ in 0..4 {
+            let runs: Vec<RunId> = engine.runs.keys().copied().collect();
+            for run in runs {
+                engine.handle(
+                    Event::MethodExited {
+                        run,
+                        status: MethodStatus::Exited(0),
+                    },
+                    Timestamp(2),
+                );
+            }
+        }
+        let online = |engine: &Engine, name: &str| {
+            engine
+                .status(&fmri(name))
+                .map(|status| status.state == State::Online)
+        };
+        for name in ["svc:/s:one", "svc:/s:two", "svc:/s:three", "svc:/s:four"] {
+            assert_eq!(online(&engine, name), Some(true), "{name}");
+        }
+        // Dropping one and two moves the records of three and four.
+        engine.handle(import(services(&["s"], &["three", "four"])), Timestamp(3));
+        assert_eq!(engine.status(&fmri("svc:/s:one")), None);
+        assert_eq!(engine.status(&fmri("svc:/s:two")), None);
+        assert!(engine.records.detached.is_empty());
+        for name in ["svc:/s:three", "svc:/s:four"] {
+            assert_eq!(online(&engine, name), Some(true), "{name}");
+            let node = engine.graph.instance(&fmri(name)).expect("in the graph");
+            assert_eq!(
+                engine.records.by_node(node).map(|r| r.fmri.to_string()),
+                Some(name.to_string())
+            );
+        }
+        engine.handle(
+            Event::Disable {
+                fmri: fmri("svc:/s:four"),
+                temporary: false,
+            },
+            Timestamp(4),
+        );
+        assert_eq!(
+            engine.status(&fmri("svc:/s:four")).map(|s| s.enabled),
+            Some(false)
+        );
+        assert_eq!(online(&engine, "svc:/s:three"), Some(true));
     }
 }

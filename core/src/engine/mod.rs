@@ -165,12 +165,12 @@ impl Engine {
         let restored: FastMap<Fmri, AdminState> = restored.into_iter().collect();
         let graph = DependencyGraph::build(&[]);
         let mut records = Records::default();
+        records.reindex(&graph);
         if let Some(startd) = graph.fmri(graph.startd()).cloned() {
             let mut record = Record::new(startd.clone(), None);
             record.state = State::Online;
             record.reason = Reason::None;
-            records.insert(startd, record);
-            records.reindex(&graph);
+            records.insert(&graph, startd, record);
         }
         Engine {
             services: Vec::new(),
@@ -201,7 +201,7 @@ impl Engine {
         if self.now == Timestamp(0) {
             // svc.startd's own instance has been online since the first thing it heard.
             let startd = self.graph.fmri(self.graph.startd()).cloned();
-            if let Some(record) = startd.and_then(|fmri| self.records.get_mut(&fmri)) {
+            if let Some(record) = startd.and_then(|fmri| self.records.get_mut(&self.graph, &fmri)) {
                 record.since = now;
             }
         }
@@ -277,7 +277,9 @@ impl Engine {
 
     /// One instance's status.
     pub fn status(&self, fmri: &Fmri) -> Option<InstanceStatus> {
-        self.records.get(fmri).map(|record| record.status())
+        self.records
+            .get(&self.graph, fmri)
+            .map(|record| record.status())
     }
 
     /// Every instance, svc.startd's first, then in import order.
@@ -298,7 +300,7 @@ impl Engine {
             .instances()
             .iter()
             .filter_map(|&node| self.graph.fmri(node))
-            .filter_map(|fmri| self.records.get(fmri))
+            .filter_map(|fmri| self.records.get(&self.graph, fmri))
             .filter(|record| {
                 !record.is_startd()
                     && record.run_by_startd()
@@ -393,7 +395,7 @@ impl Engine {
     }
 
     fn persist(&mut self, fmri: &Fmri) {
-        if let Some(record) = self.records.get(fmri) {
+        if let Some(record) = self.records.get(&self.graph, fmri) {
             self.actions.push(Action::PersistAdmin {
                 fmri: fmri.clone(),
                 admin: record.admin,
@@ -416,7 +418,7 @@ impl Engine {
                         continue;
                     };
                     self.profile_enabled.insert(fmri.clone(), enabled);
-                    if let Some(record) = self.records.get_mut(&fmri) {
+                    if let Some(record) = self.records.get_mut(&self.graph, &fmri) {
                         record.manifest_enabled = enabled;
                     }
                     self.queue(&fmri);
@@ -461,7 +463,7 @@ impl Engine {
             .cloned()
             .collect();
         for fmri in doomed {
-            if let Some(record) = self.records.get_mut(&fmri) {
+            if let Some(record) = self.records.get_mut(&self.graph, &fmri) {
                 record.removing = true;
             }
             self.queue(&fmri);
@@ -507,13 +509,15 @@ impl Engine {
                 instances: service.instances.clone(),
                 dependents: service.dependents.as_deref(),
             }));
-        let mut present: FastSet<Fmri> = FastSet::default();
+        // Records are found through the graph: those it dropped, until they are forgotten
+        // below, through a map of their own.
+        self.records.reindex(&self.graph);
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
+        self.records.reserve_total(nodes.len());
         for node in nodes {
             let Some(fmri) = self.graph.fmri(node).cloned() else {
                 continue;
             };
-            present.insert(fmri.clone());
             let Some(definition) = self.graph.shared_definition(node).cloned() else {
                 continue;
             };
@@ -523,7 +527,7 @@ impl Engine {
                 .copied()
                 .or(definition.enabled)
                 .unwrap_or(false);
-            match self.records.get_mut(&fmri) {
+            match self.records.get_mut(&self.graph, &fmri) {
                 Some(record) => {
                     let changed = record
                         .definition
@@ -544,7 +548,7 @@ impl Engine {
                         record.admin = admin;
                     }
                     record.since = self.now;
-                    self.records.insert(fmri.clone(), record);
+                    self.records.insert(&self.graph, fmri.clone(), record);
                     self.actions.push(Action::SetState(Transition {
                         fmri: fmri.clone(),
                         from: State::Uninitialized,
@@ -560,13 +564,12 @@ impl Engine {
         let gone: Vec<Fmri> = self
             .records
             .keys()
-            .filter(|fmri| !present.contains(*fmri))
+            .filter(|fmri| self.graph.instance(fmri).is_none())
             .cloned()
             .collect();
         for fmri in gone {
             self.forget(&fmri);
         }
-        self.records.reindex(&self.graph);
         let unknown: Vec<String> = self
             .graph
             .files()
@@ -582,7 +585,7 @@ impl Engine {
 
     /// Removes an instance for good, stopping whatever it still runs.
     fn forget(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.remove(fmri) else {
+        let Some(record) = self.records.remove(&self.graph, fmri) else {
             return;
         };
         if let Some(timer) = record.timer {

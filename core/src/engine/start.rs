@@ -26,7 +26,7 @@ impl Engine {
             self.adopt(fmri);
             return;
         }
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.history.record_start(now, record.config.rate) {
@@ -52,7 +52,7 @@ impl Engine {
         let command = match &start.exec {
             Exec::True => {
                 self.log(fmri, "Executing start method (null).");
-                if let Some(record) = self.records.get_mut(fmri) {
+                if let Some(record) = self.records.get_mut(&self.graph, fmri) {
                     record.history.record_success();
                 }
                 self.become_running(fmri, State::Online, reason);
@@ -98,7 +98,7 @@ impl Engine {
             duration: config.duration,
             notify: config.notify,
         })));
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.work = Work::Starting {
                 run: Some(run),
                 timed_out: false,
@@ -116,7 +116,7 @@ impl Engine {
         self.transition(fmri, State::Offline, Some(State::Online), reason);
         if config.duration == Duration::Child && !config.notify {
             // The start method's process is the service: running as soon as it runs.
-            if let Some(record) = self.records.get_mut(fmri) {
+            if let Some(record) = self.records.get_mut(&self.graph, fmri) {
                 record.history.record_success();
             }
             self.become_running(fmri, State::Online, reason);
@@ -129,7 +129,7 @@ impl Engine {
     /// for svcs -x, maintenance.
     fn cannot_start(&mut self, fmri: &Fmri, line: String, why: String) {
         self.log(fmri, line);
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.set_start_status(MethodStatus::NotStarted {
                 message: why,
                 fatal: true,
@@ -141,12 +141,16 @@ impl Engine {
     /// Takes over an instance a previous svc.startd left running: online, its processes
     /// watched, its start method not run again.
     fn adopt(&mut self, fmri: &Fmri) {
-        let Some(duration) = self.records.get(fmri).map(|record| record.config.duration) else {
+        let Some(duration) = self
+            .records
+            .get(&self.graph, fmri)
+            .map(|record| record.config.duration)
+        else {
             return;
         };
         let main_run = (duration == Duration::Child).then(|| self.new_run(fmri));
         let now = self.now;
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.contract = duration != Duration::Transient;
@@ -174,7 +178,7 @@ impl Engine {
     /// The instance is up: online (or degraded).
     pub(crate) fn become_running(&mut self, fmri: &Fmri, state: State, reason: Reason) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.work = Work::Idle;
@@ -206,7 +210,7 @@ impl Engine {
     /// The start method (or, awaiting readiness, the service) ended.
     pub(crate) fn start_finished(&mut self, fmri: &Fmri, status: MethodStatus, timed_out: bool) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.set_start_status(status.clone());
@@ -288,7 +292,7 @@ impl Engine {
 
     /// A retryable start failure: again at once, or maintenance at the threshold.
     pub(crate) fn start_failed(&mut self, fmri: &Fmri, why: &str) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.work = Work::Idle;
@@ -312,7 +316,10 @@ impl Engine {
                 signal: Signal::KILL,
             });
         }
-        let enabled = self.records.get(fmri).is_some_and(Record::enabled);
+        let enabled = self
+            .records
+            .get(&self.graph, fmri)
+            .is_some_and(Record::enabled);
         if enabled && !self.shutting_down {
             self.begin_start(fmri);
         } else {
@@ -325,7 +332,7 @@ impl Engine {
 
     /// Every process of a running contract instance has exited.
     pub(crate) fn all_processes_exited(&mut self, fmri: &Fmri) {
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.contract = false;
         }
         self.log(fmri, "Stopping because all processes in service exited.");
@@ -334,7 +341,7 @@ impl Engine {
 
     /// A child instance's own process ended while it was running.
     pub(crate) fn child_exited(&mut self, fmri: &Fmri, status: MethodStatus) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.set_main_run(None);
@@ -371,7 +378,7 @@ impl Engine {
         let Some(fmri) = self.runs.remove(&run) else {
             return;
         };
-        let Some(record) = self.records.get(&fmri) else {
+        let Some(record) = self.records.get(&self.graph, &fmri) else {
             return;
         };
         // Which method ran follows from where the record keeps the run (`new_run`).
@@ -406,7 +413,7 @@ impl Engine {
     /// The instance's method (or readiness, or drain) timer ran out.
     pub(crate) fn timeout(&mut self, fmri: &Fmri) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         match record.work.clone() {
@@ -432,7 +439,7 @@ impl Engine {
             }
             Work::Starting { run: None, .. } => {
                 self.log(fmri, "Timed out waiting for READY=1.  Killing contract.");
-                if let Some(record) = self.records.get_mut(fmri) {
+                if let Some(record) = self.records.get_mut(&self.graph, fmri) {
                     record.set_start_status(MethodStatus::Signaled {
                         signal: Signal::KILL,
                         core_dumped: false,
@@ -440,7 +447,7 @@ impl Engine {
                 }
                 let retry = self
                     .records
-                    .get(fmri)
+                    .get(&self.graph, fmri)
                     .is_some_and(|record| record.config.timeout_retry);
                 if retry {
                     self.start_failed(fmri, "timed out waiting for READY=1");
@@ -515,7 +522,7 @@ impl Engine {
     }
 
     pub(crate) fn contract_emptied(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.nodaemon || record.config.duration == Duration::Transient {
@@ -549,7 +556,7 @@ impl Engine {
     }
 
     pub(crate) fn process_faulted(&mut self, fmri: &Fmri, core_dumped: bool) {
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         if !record.state.is_running()
@@ -590,7 +597,7 @@ impl Engine {
     }
 
     pub(crate) fn notified(&mut self, fmri: &Fmri, ready: bool, status: Option<String>) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if status.is_some() {
@@ -619,6 +626,6 @@ impl Engine {
 fn record_contract(engine: &Engine, fmri: &Fmri) -> bool {
     engine
         .records
-        .get(fmri)
+        .get(&engine.graph, fmri)
         .is_some_and(|record| record.contract)
 }
