@@ -588,14 +588,18 @@ impl Builder {
     }
 
     fn finish(mut self) -> DependencyGraph {
-        self.graph.shrink_to_fit();
         self.instances.shrink_to_fit();
         self.problems.shrink_to_fit();
         self.definitions.shrink_to_fit();
         let adjacency = Adjacency::of(&self.graph);
+        let edge_count = self.graph.edge_count();
+        let (nodes, _) = self.graph.into_nodes_edges();
+        let mut vertices: Vec<Vertex> = nodes.into_iter().map(|node| node.weight).collect();
+        vertices.shrink_to_fit();
         let mut graph = DependencyGraph {
             adjacency,
-            graph: self.graph,
+            vertices,
+            edge_count,
             by_fmri: self.by_fmri,
             files: self.files,
             instances: self.instances,

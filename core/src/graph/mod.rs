@@ -25,8 +25,7 @@ pub mod grouping;
 
 use std::sync::Arc;
 
-use petgraph::Direction;
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 use crate::fast_hash::{FastMap, FastSet};
@@ -106,7 +105,11 @@ pub struct GraphProblem {
 /// The dependency graph of every imported instance.
 #[derive(Debug, Clone)]
 pub struct DependencyGraph {
-    graph: DiGraph<Vertex, ()>,
+    /// The vertices, by index. The edges are built as a petgraph graph and then kept only as
+    /// the neighbourhoods the queries read (`adjacency`).
+    vertices: Vec<Vertex>,
+    /// How many edges the built graph had.
+    edge_count: usize,
     /// Instances and services by FMRI.
     by_fmri: FastMap<Fmri, NodeIndex>,
     files: FastMap<String, NodeIndex>,
@@ -191,17 +194,17 @@ impl DependencyGraph {
 
     /// The vertex itself.
     pub fn vertex(&self, node: NodeIndex) -> Option<&Vertex> {
-        self.graph.node_weight(node)
+        self.vertices.get(node.index())
     }
 
     /// Number of vertices and edges.
     pub fn size(&self) -> (usize, usize) {
-        (self.graph.node_count(), self.graph.edge_count())
+        (self.vertices.len(), self.edge_count)
     }
 
     /// The FMRI of an instance or service vertex.
     pub fn fmri(&self, node: NodeIndex) -> Option<&Fmri> {
-        match self.graph.node_weight(node)? {
+        match self.vertex(node)? {
             Vertex::Instance { fmri, .. } | Vertex::Service(fmri) => Some(fmri),
             _ => None,
         }
@@ -210,7 +213,7 @@ impl DependencyGraph {
     /// Whether `node` is an imported instance.
     pub fn is_configured(&self, node: NodeIndex) -> bool {
         matches!(
-            self.graph.node_weight(node),
+            self.vertex(node),
             Some(Vertex::Instance {
                 configured: true,
                 ..
@@ -242,7 +245,7 @@ impl DependencyGraph {
 
     /// The group at `node`.
     pub fn group(&self, node: NodeIndex) -> Option<&DependencyGroup> {
-        match self.graph.node_weight(node)? {
+        match self.vertex(node)? {
             Vertex::Group(group) => Some(group),
             _ => None,
         }
@@ -260,7 +263,7 @@ impl DependencyGraph {
 
     /// The path of a file vertex.
     pub fn file_path(&self, node: NodeIndex) -> Option<&str> {
-        match self.graph.node_weight(node)? {
+        match self.vertex(node)? {
             Vertex::File(path) => Some(path),
             _ => None,
         }
@@ -296,9 +299,7 @@ impl DependencyGraph {
 
     /// The instance a group belongs to.
     pub fn group_owner(&self, group: NodeIndex) -> Option<NodeIndex> {
-        self.graph
-            .neighbors_directed(group, Direction::Incoming)
-            .find(|&node| matches!(self.graph[node], Vertex::Instance { .. }))
+        self.instance(&self.group(group)?.owner)
     }
 
     /// `svcs -d`: the FMRIs `instance` depends on (instances, services and files), in the
