@@ -426,12 +426,13 @@ impl Engine {
             }
             return;
         }
-        let mut index: FastMap<String, usize> = self
+        let mut index: FastMap<Box<str>, usize> = self
             .services
             .iter()
             .enumerate()
             .map(|(i, service)| (service.name.clone(), i))
             .collect();
+        self.services.reserve(services.len());
         for service in services {
             self.removing.remove(&service.name);
             let service = Imported::compose(service);
@@ -449,7 +450,7 @@ impl Engine {
     fn remove(&mut self, names: &[String]) {
         self.memo.clear();
         for name in names {
-            if self.services.iter().any(|s| &s.name == name) {
+            if self.services.iter().any(|s| *s.name == **name) {
                 self.removing.insert(name.clone());
             }
         }
@@ -495,7 +496,7 @@ impl Engine {
             self.removing.remove(name);
         }
         self.services
-            .retain(|service| !done.contains(&service.name));
+            .retain(|service| !done.iter().any(|name| **name == *service.name));
         self.rebuild();
     }
 
@@ -506,7 +507,7 @@ impl Engine {
         self.graph =
             DependencyGraph::build_composed(self.services.iter().map(|service| ServiceEntry {
                 name: &service.name,
-                instances: service.instances.clone(),
+                instances: service.instances.to_vec(),
                 dependents: service.dependents.as_deref(),
             }));
         // Records are found through the graph: those it dropped, until they are forgotten
@@ -609,9 +610,9 @@ impl Engine {
 /// definitions.
 #[derive(Debug, Clone)]
 struct Imported {
-    name: String,
+    name: Box<str>,
     /// Its instances' composed definitions, in order (shared with the graph and the records).
-    instances: Vec<Arc<EffectiveInstance>>,
+    instances: Box<[Arc<EffectiveInstance>]>,
     /// What the graph reads of the service itself, only when it has some: the `<dependent>`
     /// elements of the service and of its instances (with the instances' names).
     dependents: Option<Box<Service>>,
@@ -648,10 +649,9 @@ impl Imported {
                 stability: None,
             })
         });
-        let name = service.name.clone();
+        let name = service.name.as_str().into();
         let composed = service.into_effective_instances();
-        let mut instances = Vec::with_capacity(composed.len());
-        instances.extend(composed.into_iter().map(Arc::new));
+        let instances = composed.into_iter().map(Arc::new).collect();
         Imported {
             name,
             instances,
