@@ -850,6 +850,15 @@ mod tests {
                 Some(name.to_string())
             );
         }
+        // The records and the new graph share one copy of each FMRI.
+        for &node in engine.graph.instances() {
+            let (Some(in_graph), Some(record)) =
+                (engine.graph.fmri(node), engine.records.by_node(node))
+            else {
+                panic!("every instance has a record");
+            };
+            assert_eq!(in_graph.as_str().as_ptr(), record.fmri.as_str().as_ptr());
+        }
         engine.handle(
             Event::Disable {
                 fmri: fmri("svc:/s:four"),

@@ -504,8 +504,9 @@ impl Engine {
     fn rebuild(&mut self) {
         self.memo.clear();
         self.counters.graph_builds += 1;
-        self.graph =
-            DependencyGraph::build_composed(self.services.iter().map(|service| ServiceEntry {
+        self.graph = self
+            .graph
+            .rebuild_composed(self.services.iter().map(|service| ServiceEntry {
                 name: &service.name,
                 instances: service.instances.to_vec(),
                 dependents: service.dependents.as_deref(),

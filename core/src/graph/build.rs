@@ -18,9 +18,16 @@ use crate::manifest::{Dependency, Service};
 /// svc.startd's service name (its instance is built in).
 const STARTD_SERVICE: &str = "system/svc/restarter";
 
-/// Builds the graph of `services` (in import order) with their composed definitions.
-pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
-    let mut builder = Builder::default();
+/// Builds the graph of `services` (in import order) with their composed definitions, taking
+/// the FMRIs of the vertices `previous` already has from it.
+pub(super) fn build(
+    services: Vec<ServiceEntry<'_>>,
+    previous: Option<&DependencyGraph>,
+) -> DependencyGraph {
+    let mut builder = Builder {
+        previous,
+        ..Builder::default()
+    };
     // Room for the instances, their groups and the groups' targets, so the vectors behind
     // the graph are not copied as they grow (trimmed in `finish`).
     let instances: usize = services.iter().map(|entry| entry.instances.len()).sum();
@@ -262,7 +269,9 @@ impl PendingDependency {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'p> {
+    /// The graph this one replaces: its FMRIs are reused.
+    previous: Option<&'p DependencyGraph>,
     graph: DiGraph<Vertex, ()>,
     by_fmri: FastMap<Fmri, NodeIndex>,
     files: FastMap<String, NodeIndex>,
@@ -280,9 +289,22 @@ struct Builder {
     problems: Vec<GraphProblem>,
 }
 
-impl Builder {
+impl Builder<'_> {
+    /// The previous graph's copy of `fmri` when it has one: whoever holds it (records, maps
+    /// keyed by FMRI) keeps sharing one copy instead of one per build.
+    fn reuse(&self, fmri: Fmri) -> Fmri {
+        match self
+            .previous
+            .and_then(|graph| graph.by_fmri.get_key_value(&fmri))
+        {
+            Some((known, _)) => known.clone(),
+            None => fmri,
+        }
+    }
+
     fn add_startd(&mut self) {
         if let Ok(fmri) = Fmri::parse(STARTD_FMRI) {
+            let fmri = self.reuse(fmri);
             let node = self.graph.add_node(Vertex::Instance {
                 fmri: fmri.clone(),
                 configured: true,
@@ -309,7 +331,7 @@ impl Builder {
         }
         for effective in effective {
             let fmri = match Fmri::instance(&effective.service, &effective.instance) {
-                Ok(fmri) => fmri,
+                Ok(fmri) => self.reuse(fmri),
                 Err(error) => {
                     self.problem(
                         effective.fmri(),
@@ -557,6 +579,7 @@ impl Builder {
                 if let Some(&node) = self.by_fmri.get(&fmri) {
                     return Ok(node);
                 }
+                let fmri = self.reuse(fmri);
                 let node = self.graph.add_node(Vertex::Instance {
                     fmri: fmri.clone(),
                     configured: false,
@@ -568,6 +591,7 @@ impl Builder {
                 if let Some(&node) = self.by_fmri.get(&fmri) {
                     return Ok(node);
                 }
+                let fmri = self.reuse(fmri);
                 let node = self.graph.add_node(Vertex::Service(fmri.clone()));
                 let members = fmri
                     .service_name()

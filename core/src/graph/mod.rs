@@ -161,6 +161,7 @@ impl DependencyGraph {
                     dependents: Some(service),
                 })
                 .collect(),
+            None,
         )
     }
 
@@ -169,7 +170,17 @@ impl DependencyGraph {
     pub fn build_composed<'a>(
         services: impl IntoIterator<Item = ServiceEntry<'a>>,
     ) -> DependencyGraph {
-        build::build(services.into_iter().collect())
+        build::build(services.into_iter().collect(), None)
+    }
+
+    /// [`DependencyGraph::build_composed`] for a graph that replaces this one: the vertices
+    /// both have keep this graph's FMRIs, so what holds them (the engine's records and
+    /// maps) keeps sharing one copy of each rather than one per build.
+    pub fn rebuild_composed<'a>(
+        &self,
+        services: impl IntoIterator<Item = ServiceEntry<'a>>,
+    ) -> DependencyGraph {
+        build::build(services.into_iter().collect(), Some(self))
     }
 
     /// svc.startd's own instance.
