@@ -850,7 +850,31 @@ mod tests {
                 Some(name.to_string())
             );
         }
-        // The records and the new graph share one copy of each FMRI.
+        // Importing the same definitions again changes nothing but which copy is kept.
+        let before: Vec<InstanceStatus> = engine.statuses();
+        let actions = engine.handle(import(services(&["s"], &["three", "four"])), Timestamp(3));
+        assert!(
+            actions
+                .iter()
+                .all(|action| !matches!(action, Action::RunMethod(_))),
+            "{actions:?}"
+        );
+        assert_eq!(engine.statuses(), before);
+        // The records and the new graph share one copy of each FMRI and definition.
+        for &node in engine.graph.instances() {
+            let (Some(definition), Some(record)) = (
+                engine.graph.shared_definition(node),
+                engine.records.by_node(node),
+            ) else {
+                continue;
+            };
+            assert!(
+                record
+                    .definition
+                    .as_ref()
+                    .is_some_and(|d| Arc::ptr_eq(d, definition))
+            );
+        }
         for &node in engine.graph.instances() {
             let (Some(in_graph), Some(record)) =
                 (engine.graph.fmri(node), engine.records.by_node(node))

@@ -541,6 +541,10 @@ impl Engine {
                         if record.state.is_running() && matches!(record.work, Work::Idle) {
                             self.refresh(&fmri);
                         }
+                    } else {
+                        // The same definition imported again: the record shares the new
+                        // copy, so the old one is freed rather than kept beside it.
+                        record.definition = Some(definition);
                     }
                 }
                 None => {
