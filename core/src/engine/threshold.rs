@@ -46,22 +46,33 @@ impl Default for StartRate {
 
 /// Recent start times and consecutive retryable failures of one instance.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
-    starts: Starts,
-    faults: u32,
+pub struct History(Starts);
+
+/// Start times, oldest first, each kind with the count of consecutive retryable failures
+/// (which fits beside the kind, so the whole is two words). Most instances start once and
+/// that time is kept inline; the second start moves them to the heap (the window is
+/// `startd/critical_failure_count` long, which a manifest may set to anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Starts {
+    None {
+        faults: u32,
+    },
+    One {
+        faults: u32,
+        at: Timestamp,
+    },
+    /// Two or more.
+    Many {
+        faults: u32,
+        #[allow(clippy::box_collection)] // Boxed so that `History` stays two words.
+        starts: Box<VecDeque<Timestamp>>,
+    },
 }
 
-/// Start times, oldest first. Most instances start once and that time is kept inline; the
-/// second start moves them to the heap (the window is `startd/critical_failure_count` long,
-/// which a manifest may set to anything).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-enum Starts {
-    #[default]
-    None,
-    One(Timestamp),
-    /// Two or more.
-    #[allow(clippy::box_collection)] // Boxed so that `History` stays two words and a count.
-    Many(Box<VecDeque<Timestamp>>),
+impl Default for Starts {
+    fn default() -> Self {
+        Starts::None { faults: 0 }
+    }
 }
 
 impl History {
@@ -69,14 +80,15 @@ impl History {
     /// `method_rate_critical`).
     pub fn record_start(&mut self, now: Timestamp, rate: StartRate) -> bool {
         let count = rate.count.max(2) as usize;
-        let mut starts = match std::mem::take(&mut self.starts) {
+        let faults = self.faults();
+        let mut starts = match std::mem::replace(&mut self.0, Starts::None { faults }) {
             // One start is never too many: at least two are judged together.
-            Starts::None => {
-                self.starts = Starts::One(now);
+            Starts::None { .. } => {
+                self.0 = Starts::One { faults, at: now };
                 return false;
             }
-            Starts::One(first) => Box::new(VecDeque::from([first])),
-            Starts::Many(starts) => starts,
+            Starts::One { at, .. } => Box::new(VecDeque::from([at])),
+            Starts::Many { starts, .. } => starts,
         };
         starts.push_back(now);
         while starts.len() > count {
@@ -89,43 +101,57 @@ impl History {
             }
             _ => false,
         };
-        self.starts = Starts::Many(starts);
+        self.0 = Starts::Many { faults, starts };
         too_quick
     }
 
     /// Forgets the start times (restart, clear, admin disable, dependency restart).
     pub fn reset_starts(&mut self) {
-        self.starts = Starts::None;
+        self.0 = Starts::None {
+            faults: self.faults(),
+        };
     }
 
     /// Counts a retryable method failure; answers whether the threshold is reached.
     pub fn record_fault(&mut self) -> bool {
-        self.faults += 1;
-        self.faults >= FAULT_THRESHOLD
+        let faults = self.faults_mut();
+        *faults += 1;
+        *faults >= FAULT_THRESHOLD
     }
 
     /// A method succeeded: the consecutive-failure count starts again.
     pub fn record_success(&mut self) {
-        self.faults = 0;
+        *self.faults_mut() = 0;
     }
 
     /// Forgets everything (`svcadm clear`).
     pub fn reset(&mut self) {
-        self.starts = Starts::None;
-        self.faults = 0;
+        self.0 = Starts::default();
     }
 
     /// Consecutive retryable failures so far.
     pub fn faults(&self) -> u32 {
-        self.faults
+        match self.0 {
+            Starts::None { faults } | Starts::One { faults, .. } | Starts::Many { faults, .. } => {
+                faults
+            }
+        }
+    }
+
+    fn faults_mut(&mut self) -> &mut u32 {
+        match &mut self.0 {
+            Starts::None { faults } | Starts::One { faults, .. } | Starts::Many { faults, .. } => {
+                faults
+            }
+        }
     }
 
     /// Recorded start times, oldest first.
     pub fn starts(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        let (one, many) = match &self.starts {
-            Starts::None => (None, None),
-            Starts::One(at) => (Some(*at), None),
-            Starts::Many(starts) => (None, Some(starts.iter().copied())),
+        let (one, many) = match &self.0 {
+            Starts::None { .. } => (None, None),
+            Starts::One { at, .. } => (Some(*at), None),
+            Starts::Many { starts, .. } => (None, Some(starts.iter().copied())),
         };
         one.into_iter().chain(many.into_iter().flatten())
     }
@@ -195,10 +221,29 @@ mod tests {
     }
 
     #[test]
-    fn a_history_is_three_words_and_one_start_needs_no_allocation() {
-        assert!(std::mem::size_of::<History>() <= 24);
+    fn a_history_is_two_words_and_one_start_needs_no_allocation() {
+        assert!(std::mem::size_of::<History>() <= 16);
         let mut history = History::default();
         history.record_start(Timestamp(0), StartRate::default());
-        assert!(matches!(history.starts, Starts::One(_)));
+        assert!(matches!(history.0, Starts::One { .. }));
+    }
+
+    #[test]
+    fn faults_survive_a_reset_of_the_starts_but_not_a_full_reset() {
+        let mut history = History::default();
+        let rate = StartRate::default();
+        // Through no start, one start and several.
+        for starts in 0..3 {
+            history.record_fault();
+            history.record_start(Timestamp::from_secs(starts * 1000), rate);
+            assert_eq!(history.faults(), starts as u32 + 1);
+        }
+        history.reset_starts();
+        assert_eq!(history.faults(), 3);
+        assert_eq!(history.starts().count(), 0);
+        history.record_start(Timestamp(0), rate);
+        assert_eq!(history.faults(), 3);
+        history.reset();
+        assert_eq!(history, History::default());
     }
 }
