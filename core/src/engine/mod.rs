@@ -68,6 +68,15 @@ use timer::Timers;
 /// Capacity of the evaluation queue kept between events.
 const QUEUE_KEPT: usize = 64;
 
+/// Gives back the room of a map that holds less than a quarter of what it could, once it
+/// could hold more than [`QUEUE_KEPT`] entries (shrinking at a quarter keeps the copies
+/// linear in the removals).
+pub(crate) fn shrink_sparse<K: Eq + std::hash::Hash, V>(map: &mut FastMap<K, V>) {
+    if map.capacity() > QUEUE_KEPT && map.len() < map.capacity() / 4 {
+        map.shrink_to_fit();
+    }
+}
+
 /// What the engine knows about one instance, for `svcs`, `svcs -x` and the repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceStatus {
@@ -252,6 +261,10 @@ impl Engine {
             Event::Shutdown => self.shutdown(),
         }
         self.run_queue();
+        // A bring-up starts every instance at once, and each start arms a timer and has a
+        // run; once they are done the tables' room is given back.
+        shrink_sparse(&mut self.runs);
+        self.timers.shrink_sparse();
         std::mem::take(&mut self.actions)
     }
 

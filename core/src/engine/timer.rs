@@ -39,6 +39,11 @@ impl Timers {
         }
     }
 
+    /// Gives back the room of timers no longer pending (see [`super::shrink_sparse`]).
+    pub(crate) fn shrink_sparse(&mut self) {
+        super::shrink_sparse(&mut self.entries);
+    }
+
     /// The earliest deadline.
     pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
         self.order.first().map(|(at, _)| *at)
@@ -78,5 +83,26 @@ mod tests {
         assert_eq!(timers.next_deadline(), Some(Timestamp(30)));
         assert_eq!(timers.due(Timestamp(30))[0].0, late);
         assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn the_room_of_cancelled_timers_is_given_back() {
+        let fmri = Fmri::parse("svc:/a:b").expect("valid");
+        let mut timers = Timers::default();
+        let ids: Vec<TimerId> = (0..1000)
+            .map(|at| timers.arm(Timestamp(at), fmri.clone()))
+            .collect();
+        let full = timers.entries.capacity();
+        for id in &ids[..990] {
+            timers.cancel(*id);
+        }
+        timers.shrink_sparse();
+        assert!(
+            timers.entries.capacity() < full / 8,
+            "{}",
+            timers.entries.capacity()
+        );
+        assert_eq!(timers.next_deadline(), Some(Timestamp(990)));
+        assert_eq!(timers.due(Timestamp(2000)).len(), 10);
     }
 }
