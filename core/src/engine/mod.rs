@@ -220,8 +220,9 @@ impl Engine {
             Event::Imported { kind, services } => {
                 self.import(kind, services);
                 self.run_queue();
-                // Adoption is for the first decisions only: what waits longer starts anew.
-                self.recovered.clear();
+                // Adoption is for the first decisions only: what waits longer starts anew
+                // (and the set's room is given back: it held every instance running).
+                self.recovered = FastSet::default();
             }
             Event::Recovered { instances } => self.recovered.extend(instances),
             Event::Removed { services } => self.remove(&services),
@@ -264,6 +265,7 @@ impl Engine {
         // A bring-up starts every instance at once, and each start arms a timer and has a
         // run; once they are done the tables' room is given back.
         shrink_sparse(&mut self.runs);
+        shrink_sparse(&mut self.restored);
         self.timers.shrink_sparse();
         std::mem::take(&mut self.actions)
     }
