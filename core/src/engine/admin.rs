@@ -21,7 +21,7 @@ impl Engine {
             targets = self.dependencies_closure(fmri);
         }
         for target in targets {
-            let Some(record) = self.records.get_mut(&target) else {
+            let Some(record) = self.records.get_mut(&self.graph, &target) else {
                 continue;
             };
             if record.is_startd() {
@@ -75,7 +75,7 @@ impl Engine {
 
     pub(crate) fn disable(&mut self, fmri: &Fmri, temporary: bool) {
         self.memo.clear();
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.is_startd() {
@@ -92,7 +92,7 @@ impl Engine {
         if in_maintenance {
             record.admin.maintenance = false;
             record.temporary_maintenance = false;
-            record.requested_by = None;
+            record.set_requested_by(None);
         }
         if !temporary || in_maintenance {
             self.persist(fmri);
@@ -116,7 +116,7 @@ impl Engine {
     }
 
     pub(crate) fn restart(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if !record.state.is_running() || record.is_busy() || record.is_startd() {
@@ -144,7 +144,7 @@ impl Engine {
         if !files.is_empty() {
             self.actions.push(Action::ProbeFiles { paths: files });
         }
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         if record.state.is_running() && !record.is_busy() && !record.is_startd() {
@@ -154,7 +154,7 @@ impl Engine {
     }
 
     pub(crate) fn clear(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         match record.state {
@@ -162,7 +162,7 @@ impl Engine {
                 let persisted = record.admin.maintenance;
                 record.admin.maintenance = false;
                 record.temporary_maintenance = false;
-                record.requested_by = None;
+                record.set_requested_by(None);
                 record.history.reset();
                 record.start_reason = Reason::ClearRequest;
                 if persisted {
@@ -188,7 +188,7 @@ impl Engine {
         temporary: bool,
         requester: Requester,
     ) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.is_startd() {
@@ -204,7 +204,7 @@ impl Engine {
                 let reason = match &requester {
                     Requester::Administrator => Reason::AdministrativeRequest,
                     Requester::Service(by) => {
-                        record.requested_by = Some(by.clone());
+                        record.set_requested_by(Some(by.clone()));
                         Reason::ServiceRequest
                     }
                 };
@@ -214,7 +214,7 @@ impl Engine {
                     record.admin.maintenance = true;
                     self.persist(fmri);
                 }
-                let Some(record) = self.records.get(fmri) else {
+                let Some(record) = self.records.get(&self.graph, fmri) else {
                     return;
                 };
                 if record.state == State::Maintenance {
@@ -256,7 +256,7 @@ impl Engine {
 
     pub(crate) fn deadline_reached(&mut self) {
         for (_, fmri) in self.timers.due(self.now) {
-            if let Some(record) = self.records.get_mut(&fmri) {
+            if let Some(record) = self.records.get_mut(&self.graph, &fmri) {
                 record.timer = None;
             }
             self.timeout(&fmri);

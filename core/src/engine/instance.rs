@@ -17,6 +17,7 @@
 //!   dumps core or is killed from outside, is stopped and restarted; a child instance whose
 //!   process exits likewise (exit 96: maintenance).
 
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use petgraph::graph::NodeIndex;
@@ -25,7 +26,7 @@ use crate::fast_hash::FastMap;
 use crate::graph::DependencyGraph;
 
 use super::action::{Action, AdminState, Duration, Transition};
-use super::event::{MethodName, MethodStatus, RunId};
+use super::event::{MethodStatus, RunId};
 use super::method::Config;
 use super::reason::{ErrorClass, Reason};
 use super::threshold::History;
@@ -33,6 +34,7 @@ use super::timer::TimerId;
 use super::{Engine, InstanceStatus};
 use crate::fmri::Fmri;
 use crate::manifest::effective::EffectiveInstance;
+use crate::signal::Signal;
 use crate::state::State;
 
 /// How long processes get to exit after SIGTERM when the instance has no stop method (a
@@ -77,13 +79,28 @@ impl StopPlan {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StopPhase {
     /// Waiting for these dependents to stop first.
-    AwaitDependents(Vec<Fmri>),
+    AwaitDependents(Dependents),
     /// The stop method is running.
     Method { run: RunId, timed_out: bool },
     /// SIGTERM (or the `:kill` signal) sent; waiting for the processes to go.
     Drain,
     /// SIGKILL sent after the stop timeout.
     Kill,
+}
+
+/// The dependents a stop waits for: none costs no allocation, and the list is boxed so that a
+/// phase (and a record's [`Work`]) stays small.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Dependents(#[allow(clippy::box_collection)] Option<Box<Vec<Fmri>>>);
+
+impl Dependents {
+    pub(crate) fn new(list: Vec<Fmri>) -> Dependents {
+        Dependents((!list.is_empty()).then(|| Box::new(list)))
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Fmri> {
+        self.0.iter().flat_map(|list| list.iter())
+    }
 }
 
 /// What is in flight for an instance.
@@ -124,21 +141,19 @@ pub(crate) struct Record {
     pub(crate) temporary_enabled: Option<bool>,
     /// `mark -t maintenance` in effect.
     pub(crate) temporary_maintenance: bool,
-    /// Who asked for maintenance when another service did.
-    pub(crate) requested_by: Option<String>,
     pub(crate) work: Work,
     /// A stop to begin as soon as the start in flight ends.
     pub(crate) pending_stop: Option<StopPlan>,
     /// Whether processes of the instance may be alive (contract and child instances).
     pub(crate) contract: bool,
-    /// A child instance's own process.
-    pub(crate) main_run: Option<RunId>,
+    /// A child instance's own process (a [`RunId`]; the engine never issues run 0).
+    main_run: Option<NonZeroU64>,
     /// The start method exited 94: nothing to track.
     pub(crate) nodaemon: bool,
     pub(crate) ready: bool,
-    pub(crate) status_text: Option<String>,
     pub(crate) history: History,
-    pub(crate) start_status: Option<MethodStatus>,
+    /// How the last start method ended (a `NotStarted` message is in `cold`).
+    start_status: Option<LastStatus>,
     /// The reason an upcoming start carries into online (restart, clear, dependencies).
     pub(crate) start_reason: Reason,
     /// When the current start began (the start timeout bounds the wait for readiness).
@@ -151,6 +166,29 @@ pub(crate) struct Record {
     pub(crate) removing: bool,
     /// How many instances being taken down hold this one offline until their stop is over.
     pub(crate) held: u32,
+    /// What few records hold: none for most.
+    cold: Option<Box<Cold>>,
+}
+
+/// How a start method ended, in one word: [`MethodStatus`] without `NotStarted`'s message,
+/// which the record keeps in its [`Cold`] part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LastStatus {
+    Exited(i32),
+    Signaled { signal: Signal, core_dumped: bool },
+    NotStarted { fatal: bool },
+}
+
+/// The parts of a record that are seldom set, boxed together (and dropped when all are
+/// empty again).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Cold {
+    /// Who asked for maintenance when another service did.
+    requested_by: Option<String>,
+    /// The last `STATUS=` the instance reported.
+    status_text: Option<String>,
+    /// Why the last start method could not be started (`start_status` is `NotStarted`).
+    not_started: Option<String>,
 }
 
 impl Record {
@@ -170,14 +208,12 @@ impl Record {
             admin: AdminState::default(),
             temporary_enabled: None,
             temporary_maintenance: false,
-            requested_by: None,
             work: Work::Idle,
             pending_stop: None,
             contract: false,
             main_run: None,
             nodaemon: false,
             ready: false,
-            status_text: None,
             history: History::default(),
             start_status: None,
             start_reason: Reason::DependenciesSatisfied,
@@ -187,6 +223,95 @@ impl Record {
             timer: None,
             removing: false,
             held: 0,
+            cold: None,
+        }
+    }
+
+    /// A child instance's own process.
+    pub(crate) fn main_run(&self) -> Option<RunId> {
+        self.main_run.map(|run| RunId(run.get()))
+    }
+
+    pub(crate) fn set_main_run(&mut self, run: Option<RunId>) {
+        self.main_run = run.and_then(|run| NonZeroU64::new(run.0));
+    }
+
+    /// How the last start method ended.
+    pub(crate) fn start_status(&self) -> Option<MethodStatus> {
+        Some(match self.start_status? {
+            LastStatus::Exited(code) => MethodStatus::Exited(code),
+            LastStatus::Signaled {
+                signal,
+                core_dumped,
+            } => MethodStatus::Signaled {
+                signal,
+                core_dumped,
+            },
+            LastStatus::NotStarted { fatal } => MethodStatus::NotStarted {
+                message: self
+                    .cold
+                    .as_ref()
+                    .and_then(|cold| cold.not_started.clone())
+                    .unwrap_or_default(),
+                fatal,
+            },
+        })
+    }
+
+    pub(crate) fn set_start_status(&mut self, status: MethodStatus) {
+        let (status, message) = match status {
+            MethodStatus::Exited(code) => (LastStatus::Exited(code), None),
+            MethodStatus::Signaled {
+                signal,
+                core_dumped,
+            } => (
+                LastStatus::Signaled {
+                    signal,
+                    core_dumped,
+                },
+                None,
+            ),
+            MethodStatus::NotStarted { message, fatal } => {
+                (LastStatus::NotStarted { fatal }, Some(message))
+            }
+        };
+        self.start_status = Some(status);
+        self.set_cold(|cold| &mut cold.not_started, message);
+    }
+
+    /// Who asked for maintenance, when another service did.
+    pub(crate) fn requested_by(&self) -> Option<&str> {
+        self.cold.as_ref()?.requested_by.as_deref()
+    }
+
+    pub(crate) fn set_requested_by(&mut self, by: Option<String>) {
+        self.set_cold(|cold| &mut cold.requested_by, by);
+    }
+
+    /// The last `STATUS=` the instance reported.
+    pub(crate) fn status_text(&self) -> Option<&str> {
+        self.cold.as_ref()?.status_text.as_deref()
+    }
+
+    pub(crate) fn set_status_text(&mut self, text: Option<String>) {
+        self.set_cold(|cold| &mut cold.status_text, text);
+    }
+
+    /// Sets one field of the cold part: allocated by the first value, dropped with the last.
+    fn set_cold(&mut self, field: fn(&mut Cold) -> &mut Option<String>, value: Option<String>) {
+        match (&mut self.cold, value) {
+            (None, None) => {}
+            (Some(cold), value) => {
+                *field(cold) = value;
+                if **cold == Cold::default() {
+                    self.cold = None;
+                }
+            }
+            (None, value) => {
+                let mut cold = Box::<Cold>::default();
+                *field(&mut cold) = value;
+                self.cold = Some(cold);
+            }
         }
     }
 
@@ -227,7 +352,7 @@ impl Record {
     /// Why it is (to be) in maintenance on request: another service's, or an
     /// administrator's.
     pub(crate) fn requested_reason(&self) -> Reason {
-        if self.requested_by.is_some() {
+        if self.requested_by().is_some() {
             Reason::ServiceRequest
         } else {
             Reason::AdministrativeRequest
@@ -261,11 +386,11 @@ impl Record {
             enabled: self.enabled(),
             temporary: self.temporary_enabled.is_some(),
             admin: self.admin,
-            start_status: self.start_status.clone(),
+            start_status: self.start_status(),
             duration: self.config.duration,
             faults: self.history.faults(),
-            status_text: self.status_text.clone(),
-            requested_by: self.requested_by.clone(),
+            status_text: self.status_text().map(str::to_string),
+            requested_by: self.requested_by().map(str::to_string),
         }
     }
 }
@@ -288,7 +413,7 @@ impl Engine {
         reason: Reason,
     ) {
         let now = self.now;
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         let from = record.state;
@@ -325,7 +450,7 @@ impl Engine {
             self.wake_waiters(fmri);
             let settled = self
                 .records
-                .get(fmri)
+                .get(&self.graph, fmri)
                 .is_some_and(|record| record.next_state.is_none() && !record.is_busy());
             if settled {
                 self.release_holds(fmri);
@@ -344,10 +469,13 @@ impl Engine {
         })
     }
 
-    pub(crate) fn new_run(&mut self, fmri: &Fmri, method: MethodName) -> RunId {
+    /// A new run of one of `fmri`'s methods. Which method it is follows from where the
+    /// record keeps the run: `Work::Starting` and `main_run` hold start runs only,
+    /// `StopPhase::Method` stop runs and `Work::Refreshing` refresh runs.
+    pub(crate) fn new_run(&mut self, fmri: &Fmri) -> RunId {
         self.next_run += 1;
         let run = RunId(self.next_run);
-        self.runs.insert(run, (fmri.clone(), method));
+        self.runs.insert(run, fmri.clone());
         run
     }
 
@@ -357,59 +485,84 @@ impl Engine {
             return;
         };
         let id = self.timers.arm(self.now.plus_millis(timeout), fmri.clone());
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.timer = Some(id);
         }
     }
 
     pub(crate) fn disarm(&mut self, fmri: &Fmri) {
-        if let Some(id) = self.records.get_mut(fmri).and_then(|r| r.timer.take()) {
+        if let Some(id) = self
+            .records
+            .get_mut(&self.graph, fmri)
+            .and_then(|r| r.timer.take())
+        {
             self.timers.cancel(id);
         }
     }
 }
 
-/// Every instance's record: stored densely, found by FMRI or, for the graph's questions,
-/// by vertex (the vertex index is refreshed at every graph build).
+/// Every instance's record, stored densely and found through the graph: FMRI -> vertex (the
+/// graph's own map) -> position here. Records the graph does not have as configured
+/// instances (those a rebuild dropped, until they are forgotten) are found through a map of
+/// their own, empty the rest of the time.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Records {
     list: Vec<Record>,
-    index: FastMap<Fmri, usize>,
-    /// Graph vertex -> position in `list` (`usize::MAX`: none).
-    by_node: Vec<usize>,
+    /// Graph vertex -> position in `list` (`u32::MAX`: none).
+    by_node: Vec<u32>,
+    /// Records not in `by_node`, by FMRI -> position in `list`.
+    detached: FastMap<Fmri, usize>,
 }
 
 impl Records {
-    pub(crate) fn get(&self, fmri: &Fmri) -> Option<&Record> {
-        self.index.get(fmri).map(|&i| &self.list[i])
-    }
-
-    pub(crate) fn get_mut(&mut self, fmri: &Fmri) -> Option<&mut Record> {
-        match self.index.get(fmri) {
-            Some(&i) => self.list.get_mut(i),
-            None => None,
+    /// Where the record of `fmri` is in `list`.
+    fn position(&self, graph: &DependencyGraph, fmri: &Fmri) -> Option<usize> {
+        let indexed = graph
+            .node(fmri)
+            .and_then(|node| self.by_node.get(node.index()))
+            .filter(|&&i| i != u32::MAX);
+        match indexed {
+            Some(&i) => Some(i as usize),
+            None if self.detached.is_empty() => None,
+            None => self.detached.get(fmri).copied(),
         }
     }
 
-    pub(crate) fn insert(&mut self, fmri: Fmri, record: Record) {
-        match self.index.get(&fmri) {
-            Some(&i) => self.list[i] = record,
+    pub(crate) fn get(&self, graph: &DependencyGraph, fmri: &Fmri) -> Option<&Record> {
+        self.list.get(self.position(graph, fmri)?)
+    }
+
+    pub(crate) fn get_mut(&mut self, graph: &DependencyGraph, fmri: &Fmri) -> Option<&mut Record> {
+        let i = self.position(graph, fmri)?;
+        self.list.get_mut(i)
+    }
+
+    /// Adds the record of `fmri`, or replaces it.
+    pub(crate) fn insert(&mut self, graph: &DependencyGraph, fmri: Fmri, record: Record) {
+        match self.position(graph, &fmri) {
+            Some(i) => self.list[i] = record,
             None => {
-                self.index.insert(fmri, self.list.len());
                 self.list.push(record);
+                self.locate(graph, fmri, self.list.len() - 1);
             }
         }
     }
 
-    /// Removes a record; vertex lookups are stale until the next [`Records::reindex`].
-    pub(crate) fn remove(&mut self, fmri: &Fmri) -> Option<Record> {
-        let i = self.index.remove(fmri)?;
+    /// Removes a record (the last one takes its place).
+    pub(crate) fn remove(&mut self, graph: &DependencyGraph, fmri: &Fmri) -> Option<Record> {
+        let i = self.position(graph, fmri)?;
+        self.unlocate(graph, fmri);
         let record = self.list.swap_remove(i);
         if let Some(moved) = self.list.get(i) {
-            self.index.insert(moved.fmri.clone(), i);
+            let moved = moved.fmri.clone();
+            self.locate(graph, moved, i);
         }
-        self.by_node.clear();
         Some(record)
+    }
+
+    /// Room for `count` records in all (a build knows how many instances it has).
+    pub(crate) fn reserve_total(&mut self, count: usize) {
+        self.list.reserve(count.saturating_sub(self.list.len()));
     }
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &Record> {
@@ -423,18 +576,47 @@ impl Records {
     /// The record of the instance at graph vertex `node`.
     pub(crate) fn by_node(&self, node: NodeIndex) -> Option<&Record> {
         let &i = self.by_node.get(node.index())?;
-        self.list.get(i)
+        self.list.get(i as usize)
     }
 
-    /// Maps the graph's vertices to records after a build.
+    /// Finds every record again in a newly built graph (before anything else looks one up).
     pub(crate) fn reindex(&mut self, graph: &DependencyGraph) {
         let (nodes, _) = graph.size();
-        self.by_node = vec![usize::MAX; nodes];
-        for &node in graph.instances() {
-            if let Some(fmri) = graph.fmri(node)
-                && let Some(&i) = self.index.get(fmri)
-            {
-                self.by_node[node.index()] = i;
+        self.by_node = vec![u32::MAX; nodes];
+        self.detached = FastMap::default();
+        for i in 0..self.list.len() {
+            let fmri = self.list[i].fmri.clone();
+            self.locate(graph, fmri, i);
+        }
+    }
+
+    /// Records that the record of `fmri` is at `i`: by vertex when the graph has it as a
+    /// configured instance, else by FMRI.
+    fn locate(&mut self, graph: &DependencyGraph, fmri: Fmri, i: usize) {
+        let slot = graph
+            .instance(&fmri)
+            .and_then(|node| self.by_node.get_mut(node.index()));
+        match (slot, u32::try_from(i)) {
+            (Some(slot), Ok(i)) if i != u32::MAX => *slot = i,
+            _ => {
+                self.detached.insert(fmri, i);
+            }
+        }
+    }
+
+    /// Forgets where the record of `fmri` is.
+    fn unlocate(&mut self, graph: &DependencyGraph, fmri: &Fmri) {
+        if let Some(slot) = graph
+            .instance(fmri)
+            .and_then(|node| self.by_node.get_mut(node.index()))
+        {
+            *slot = u32::MAX;
+        }
+        if !self.detached.is_empty() {
+            self.detached.remove(fmri);
+            if self.detached.is_empty() {
+                // A rebuild's leftovers are gone: give their table back.
+                self.detached = FastMap::default();
             }
         }
     }
@@ -461,5 +643,257 @@ fn keeps_satisfiability(before: (State, Option<State>), after: (State, Option<St
         }
         ((from, Some(next)), (to, None)) => running(from) && from == to && next == from,
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record() -> Record {
+        Record::new(Fmri::parse("svc:/a:b").expect("valid"), None)
+    }
+
+    #[test]
+    fn a_record_stays_small() {
+        // 272 bytes before the seldom-set fields moved to `Cold`, the start status, timer and
+        // main run took one word each, the start history two and the stop's list of
+        // dependents was boxed: 1000 instances are 1000 records.
+        assert!(std::mem::size_of::<Record>() <= 160);
+        assert!(std::mem::size_of::<Work>() <= 24);
+        assert_eq!(
+            std::mem::size_of::<Option<LastStatus>>(),
+            std::mem::size_of::<u64>()
+        );
+    }
+
+    #[test]
+    fn every_start_status_comes_back_as_set() {
+        let mut record = record();
+        assert_eq!(record.start_status(), None);
+        let statuses = [
+            MethodStatus::NotStarted {
+                message: "no such user".into(),
+                fatal: true,
+            },
+            MethodStatus::Exited(96),
+            MethodStatus::Signaled {
+                signal: Signal::KILL,
+                core_dumped: true,
+            },
+            MethodStatus::NotStarted {
+                message: String::new(),
+                fatal: false,
+            },
+        ];
+        for status in statuses {
+            record.set_start_status(status.clone());
+            assert_eq!(record.start_status(), Some(status));
+        }
+        record.set_start_status(MethodStatus::Exited(0));
+        assert_eq!(record.start_status(), Some(MethodStatus::Exited(0)));
+        assert!(record.cold.is_none(), "the message went with its status");
+    }
+
+    #[test]
+    fn the_cold_part_lives_while_one_of_its_fields_is_set() {
+        let mut record = record();
+        record.set_status_text(None);
+        assert!(record.cold.is_none());
+        record.set_status_text(Some("loading".into()));
+        record.set_requested_by(Some("svc:/x:y".into()));
+        assert_eq!(record.status_text(), Some("loading"));
+        assert_eq!(record.requested_by(), Some("svc:/x:y"));
+        assert_eq!(record.requested_reason(), Reason::ServiceRequest);
+        record.set_status_text(None);
+        assert_eq!(record.status_text(), None);
+        assert_eq!(record.requested_by(), Some("svc:/x:y"));
+        record.set_requested_by(None);
+        assert_eq!(record.requested_reason(), Reason::AdministrativeRequest);
+        assert!(record.cold.is_none());
+    }
+
+    #[test]
+    fn a_main_run_comes_back_as_set() {
+        let mut record = record();
+        assert_eq!(record.main_run(), None);
+        record.set_main_run(Some(RunId(7)));
+        assert_eq!(record.main_run(), Some(RunId(7)));
+        record.set_main_run(None);
+        assert_eq!(record.main_run(), None);
+    }
+
+    fn services(names: &[&str], instances: &[&str]) -> Vec<crate::manifest::Service> {
+        let mut xml = String::from("<service_bundle type='manifest' name='t'>");
+        for name in names {
+            xml.push_str(&format!(
+                "<service name='{name}' type='service' version='1'>"
+            ));
+            for instance in instances {
+                xml.push_str(&format!("<instance name='{instance}' enabled='true'/>"));
+            }
+            xml.push_str(
+                "<exec_method type='method' name='start' exec='/bin/true' \
+                 timeout_seconds='1'/></service>",
+            );
+        }
+        xml.push_str("</service_bundle>");
+        let parsed = crate::manifest::parse("test.xml", xml.as_bytes());
+        parsed.bundle.expect("well-formed").services
+    }
+
+    fn fmri(text: &str) -> Fmri {
+        Fmri::parse(text).expect("valid")
+    }
+
+    #[test]
+    fn records_are_found_through_the_graph_and_the_dropped_ones_until_removed() {
+        let before = DependencyGraph::build(&services(&["a", "b", "c"], &["i"]));
+        let mut records = Records::default();
+        records.reindex(&before);
+        for name in ["svc:/a:i", "svc:/b:i", "svc:/c:i"] {
+            records.insert(&before, fmri(name), Record::new(fmri(name), None));
+        }
+        let found = |records: &Records, graph: &DependencyGraph, name: &str| {
+            let by_fmri = records.get(graph, &fmri(name)).map(|r| r.fmri.to_string());
+            let by_node = graph
+                .instance(&fmri(name))
+                .and_then(|node| records.by_node(node))
+                .map(|r| r.fmri.to_string());
+            (by_fmri, by_node)
+        };
+        // b is dropped: still found by FMRI until it is removed, never by vertex.
+        let after = DependencyGraph::build(&services(&["a", "c"], &["i"]));
+        records.reindex(&after);
+        assert_eq!(
+            found(&records, &after, "svc:/b:i"),
+            (Some("svc:/b:i".into()), None)
+        );
+        assert!(records.remove(&after, &fmri("svc:/b:i")).is_some());
+        assert!(records.detached.is_empty());
+        assert!(records.remove(&after, &fmri("svc:/b:i")).is_none());
+        // c took b's place.
+        for name in ["svc:/a:i", "svc:/c:i"] {
+            assert_eq!(
+                found(&records, &after, name),
+                (Some(name.into()), Some(name.into()))
+            );
+        }
+        assert_eq!(records.keys().count(), 2);
+        // A record the graph does not have at all is found by FMRI.
+        records.insert(
+            &after,
+            fmri("svc:/z:i"),
+            Record::new(fmri("svc:/z:i"), None),
+        );
+        assert_eq!(
+            found(&records, &after, "svc:/z:i").0,
+            Some("svc:/z:i".into())
+        );
+        assert!(records.remove(&after, &fmri("svc:/a:i")).is_some());
+        assert_eq!(
+            found(&records, &after, "svc:/z:i").0,
+            Some("svc:/z:i".into())
+        );
+        assert_eq!(
+            found(&records, &after, "svc:/c:i"),
+            (Some("svc:/c:i".into()), Some("svc:/c:i".into()))
+        );
+        assert_eq!(found(&records, &after, "svc:/a:i"), (None, None));
+    }
+
+    #[test]
+    fn a_reimport_that_drops_instances_leaves_the_others_reachable() {
+        use crate::engine::{Event, MethodStatus};
+        use crate::manifest::BundleKind;
+        use crate::state::Timestamp;
+        let mut engine = Engine::new();
+        let import = |services| Event::Imported {
+            kind: BundleKind::Manifest,
+            services,
+        };
+        engine.handle(
+            import(services(&["s"], &["one", "two", "three", "four"])),
+            Timestamp(1),
+        );
+        // Every start method exits 0: all online.
+        for _ in 0..4 {
+            let runs: Vec<RunId> = engine.runs.keys().copied().collect();
+            for run in runs {
+                engine.handle(
+                    Event::MethodExited {
+                        run,
+                        status: MethodStatus::Exited(0),
+                    },
+                    Timestamp(2),
+                );
+            }
+        }
+        let online = |engine: &Engine, name: &str| {
+            engine
+                .status(&fmri(name))
+                .map(|status| status.state == State::Online)
+        };
+        for name in ["svc:/s:one", "svc:/s:two", "svc:/s:three", "svc:/s:four"] {
+            assert_eq!(online(&engine, name), Some(true), "{name}");
+        }
+        // Dropping one and two moves the records of three and four.
+        engine.handle(import(services(&["s"], &["three", "four"])), Timestamp(3));
+        assert_eq!(engine.status(&fmri("svc:/s:one")), None);
+        assert_eq!(engine.status(&fmri("svc:/s:two")), None);
+        assert!(engine.records.detached.is_empty());
+        for name in ["svc:/s:three", "svc:/s:four"] {
+            assert_eq!(online(&engine, name), Some(true), "{name}");
+            let node = engine.graph.instance(&fmri(name)).expect("in the graph");
+            assert_eq!(
+                engine.records.by_node(node).map(|r| r.fmri.to_string()),
+                Some(name.to_string())
+            );
+        }
+        // Importing the same definitions again changes nothing but which copy is kept.
+        let before: Vec<InstanceStatus> = engine.statuses();
+        let actions = engine.handle(import(services(&["s"], &["three", "four"])), Timestamp(3));
+        assert!(
+            actions
+                .iter()
+                .all(|action| !matches!(action, Action::RunMethod(_))),
+            "{actions:?}"
+        );
+        assert_eq!(engine.statuses(), before);
+        // The records and the new graph share one copy of each FMRI and definition.
+        for &node in engine.graph.instances() {
+            let (Some(definition), Some(record)) = (
+                engine.graph.shared_definition(node),
+                engine.records.by_node(node),
+            ) else {
+                continue;
+            };
+            assert!(
+                record
+                    .definition
+                    .as_ref()
+                    .is_some_and(|d| Arc::ptr_eq(d, definition))
+            );
+        }
+        for &node in engine.graph.instances() {
+            let (Some(in_graph), Some(record)) =
+                (engine.graph.fmri(node), engine.records.by_node(node))
+            else {
+                panic!("every instance has a record");
+            };
+            assert_eq!(in_graph.as_str().as_ptr(), record.fmri.as_str().as_ptr());
+        }
+        engine.handle(
+            Event::Disable {
+                fmri: fmri("svc:/s:four"),
+                temporary: false,
+            },
+            Timestamp(4),
+        );
+        assert_eq!(
+            engine.status(&fmri("svc:/s:four")).map(|s| s.enabled),
+            Some(false)
+        );
+        assert_eq!(online(&engine, "svc:/s:three"), Some(true));
     }
 }

@@ -68,6 +68,15 @@ use timer::Timers;
 /// Capacity of the evaluation queue kept between events.
 const QUEUE_KEPT: usize = 64;
 
+/// Gives back the room of a map that holds less than a quarter of what it could, once it
+/// could hold more than [`QUEUE_KEPT`] entries (shrinking at a quarter keeps the copies
+/// linear in the removals).
+pub(crate) fn shrink_sparse<K: Eq + std::hash::Hash, V>(map: &mut FastMap<K, V>) {
+    if map.capacity() > QUEUE_KEPT && map.len() < map.capacity() / 4 {
+        map.shrink_to_fit();
+    }
+}
+
 /// What the engine knows about one instance, for `svcs`, `svcs -x` and the repository.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceStatus {
@@ -115,7 +124,8 @@ pub struct Engine {
     files: FastMap<String, bool>,
     /// Satisfiability answers, valid until the next state change.
     memo: Memo,
-    runs: FastMap<RunId, (Fmri, MethodName)>,
+    /// Method runs in flight -> their instance.
+    runs: FastMap<RunId, Fmri>,
     next_run: u64,
     timers: Timers,
     /// Instance being taken down -> what it holds offline until its stop is over.
@@ -164,12 +174,12 @@ impl Engine {
         let restored: FastMap<Fmri, AdminState> = restored.into_iter().collect();
         let graph = DependencyGraph::build(&[]);
         let mut records = Records::default();
+        records.reindex(&graph);
         if let Some(startd) = graph.fmri(graph.startd()).cloned() {
             let mut record = Record::new(startd.clone(), None);
             record.state = State::Online;
             record.reason = Reason::None;
-            records.insert(startd, record);
-            records.reindex(&graph);
+            records.insert(&graph, startd, record);
         }
         Engine {
             services: Vec::new(),
@@ -200,7 +210,7 @@ impl Engine {
         if self.now == Timestamp(0) {
             // svc.startd's own instance has been online since the first thing it heard.
             let startd = self.graph.fmri(self.graph.startd()).cloned();
-            if let Some(record) = startd.and_then(|fmri| self.records.get_mut(&fmri)) {
+            if let Some(record) = startd.and_then(|fmri| self.records.get_mut(&self.graph, &fmri)) {
                 record.since = now;
             }
         }
@@ -210,8 +220,9 @@ impl Engine {
             Event::Imported { kind, services } => {
                 self.import(kind, services);
                 self.run_queue();
-                // Adoption is for the first decisions only: what waits longer starts anew.
-                self.recovered.clear();
+                // Adoption is for the first decisions only: what waits longer starts anew
+                // (and the set's room is given back: it held every instance running).
+                self.recovered = FastSet::default();
             }
             Event::Recovered { instances } => self.recovered.extend(instances),
             Event::Removed { services } => self.remove(&services),
@@ -251,6 +262,11 @@ impl Engine {
             Event::Shutdown => self.shutdown(),
         }
         self.run_queue();
+        // A bring-up starts every instance at once, and each start arms a timer and has a
+        // run; once they are done the tables' room is given back.
+        shrink_sparse(&mut self.runs);
+        shrink_sparse(&mut self.restored);
+        self.timers.shrink_sparse();
         std::mem::take(&mut self.actions)
     }
 
@@ -276,7 +292,9 @@ impl Engine {
 
     /// One instance's status.
     pub fn status(&self, fmri: &Fmri) -> Option<InstanceStatus> {
-        self.records.get(fmri).map(|record| record.status())
+        self.records
+            .get(&self.graph, fmri)
+            .map(|record| record.status())
     }
 
     /// Every instance, svc.startd's first, then in import order.
@@ -297,7 +315,7 @@ impl Engine {
             .instances()
             .iter()
             .filter_map(|&node| self.graph.fmri(node))
-            .filter_map(|fmri| self.records.get(fmri))
+            .filter_map(|fmri| self.records.get(&self.graph, fmri))
             .filter(|record| {
                 !record.is_startd()
                     && record.run_by_startd()
@@ -392,7 +410,7 @@ impl Engine {
     }
 
     fn persist(&mut self, fmri: &Fmri) {
-        if let Some(record) = self.records.get(fmri) {
+        if let Some(record) = self.records.get(&self.graph, fmri) {
             self.actions.push(Action::PersistAdmin {
                 fmri: fmri.clone(),
                 admin: record.admin,
@@ -415,7 +433,7 @@ impl Engine {
                         continue;
                     };
                     self.profile_enabled.insert(fmri.clone(), enabled);
-                    if let Some(record) = self.records.get_mut(&fmri) {
+                    if let Some(record) = self.records.get_mut(&self.graph, &fmri) {
                         record.manifest_enabled = enabled;
                     }
                     self.queue(&fmri);
@@ -423,12 +441,13 @@ impl Engine {
             }
             return;
         }
-        let mut index: FastMap<String, usize> = self
+        let mut index: FastMap<Box<str>, usize> = self
             .services
             .iter()
             .enumerate()
             .map(|(i, service)| (service.name.clone(), i))
             .collect();
+        self.services.reserve(services.len());
         for service in services {
             self.removing.remove(&service.name);
             let service = Imported::compose(service);
@@ -446,7 +465,7 @@ impl Engine {
     fn remove(&mut self, names: &[String]) {
         self.memo.clear();
         for name in names {
-            if self.services.iter().any(|s| &s.name == name) {
+            if self.services.iter().any(|s| *s.name == **name) {
                 self.removing.insert(name.clone());
             }
         }
@@ -460,7 +479,7 @@ impl Engine {
             .cloned()
             .collect();
         for fmri in doomed {
-            if let Some(record) = self.records.get_mut(&fmri) {
+            if let Some(record) = self.records.get_mut(&self.graph, &fmri) {
                 record.removing = true;
             }
             self.queue(&fmri);
@@ -492,7 +511,7 @@ impl Engine {
             self.removing.remove(name);
         }
         self.services
-            .retain(|service| !done.contains(&service.name));
+            .retain(|service| !done.iter().any(|name| **name == *service.name));
         self.rebuild();
     }
 
@@ -500,19 +519,22 @@ impl Engine {
     fn rebuild(&mut self) {
         self.memo.clear();
         self.counters.graph_builds += 1;
-        self.graph =
-            DependencyGraph::build_composed(self.services.iter().map(|service| ServiceEntry {
+        self.graph = self
+            .graph
+            .rebuild_composed(self.services.iter().map(|service| ServiceEntry {
                 name: &service.name,
-                instances: service.instances.clone(),
+                instances: service.instances.to_vec(),
                 dependents: service.dependents.as_deref(),
             }));
-        let mut present: FastSet<Fmri> = FastSet::default();
+        // Records are found through the graph: those it dropped, until they are forgotten
+        // below, through a map of their own.
+        self.records.reindex(&self.graph);
         let nodes: Vec<NodeIndex> = self.graph.instances().to_vec();
+        self.records.reserve_total(nodes.len());
         for node in nodes {
             let Some(fmri) = self.graph.fmri(node).cloned() else {
                 continue;
             };
-            present.insert(fmri.clone());
             let Some(definition) = self.graph.shared_definition(node).cloned() else {
                 continue;
             };
@@ -522,7 +544,7 @@ impl Engine {
                 .copied()
                 .or(definition.enabled)
                 .unwrap_or(false);
-            match self.records.get_mut(&fmri) {
+            match self.records.get_mut(&self.graph, &fmri) {
                 Some(record) => {
                     let changed = record
                         .definition
@@ -534,6 +556,10 @@ impl Engine {
                         if record.state.is_running() && matches!(record.work, Work::Idle) {
                             self.refresh(&fmri);
                         }
+                    } else {
+                        // The same definition imported again: the record shares the new
+                        // copy, so the old one is freed rather than kept beside it.
+                        record.definition = Some(definition);
                     }
                 }
                 None => {
@@ -543,7 +569,7 @@ impl Engine {
                         record.admin = admin;
                     }
                     record.since = self.now;
-                    self.records.insert(fmri.clone(), record);
+                    self.records.insert(&self.graph, fmri.clone(), record);
                     self.actions.push(Action::SetState(Transition {
                         fmri: fmri.clone(),
                         from: State::Uninitialized,
@@ -559,13 +585,12 @@ impl Engine {
         let gone: Vec<Fmri> = self
             .records
             .keys()
-            .filter(|fmri| !present.contains(*fmri))
+            .filter(|fmri| self.graph.instance(fmri).is_none())
             .cloned()
             .collect();
         for fmri in gone {
             self.forget(&fmri);
         }
-        self.records.reindex(&self.graph);
         let unknown: Vec<String> = self
             .graph
             .files()
@@ -581,13 +606,13 @@ impl Engine {
 
     /// Removes an instance for good, stopping whatever it still runs.
     fn forget(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.remove(fmri) else {
+        let Some(record) = self.records.remove(&self.graph, fmri) else {
             return;
         };
         if let Some(timer) = record.timer {
             self.timers.cancel(timer);
         }
-        self.runs.retain(|_, (owner, _)| owner != fmri);
+        self.runs.retain(|_, owner| owner != fmri);
         self.wake_waiters(fmri);
         self.release_holds(fmri);
         if record.contract {
@@ -605,9 +630,9 @@ impl Engine {
 /// definitions.
 #[derive(Debug, Clone)]
 struct Imported {
-    name: String,
+    name: Box<str>,
     /// Its instances' composed definitions, in order (shared with the graph and the records).
-    instances: Vec<Arc<EffectiveInstance>>,
+    instances: Box<[Arc<EffectiveInstance>]>,
     /// What the graph reads of the service itself, only when it has some: the `<dependent>`
     /// elements of the service and of its instances (with the instances' names).
     dependents: Option<Box<Service>>,
@@ -644,10 +669,9 @@ impl Imported {
                 stability: None,
             })
         });
-        let name = service.name.clone();
+        let name = service.name.as_str().into();
         let composed = service.into_effective_instances();
-        let mut instances = Vec::with_capacity(composed.len());
-        instances.extend(composed.into_iter().map(Arc::new));
+        let instances = composed.into_iter().map(Arc::new).collect();
         Imported {
             name,
             instances,

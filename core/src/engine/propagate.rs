@@ -62,7 +62,7 @@ impl Engine {
         };
         let cycle = self.graph.cycle(node).is_some();
         let invalid = self.graph.invalid_dependency(node).is_some();
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.is_startd() || !record.run_by_startd() {
@@ -83,7 +83,7 @@ impl Engine {
                 return;
             }
         }
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         if record.is_busy() {
@@ -274,10 +274,13 @@ impl Engine {
         let mut queue: VecDeque<Fmri> = starts.into_iter().collect();
         while let Some(fmri) = queue.pop_front() {
             for citation in self.citing(&fmri) {
-                let waiting = self.records.get(&citation.owner).is_some_and(|r| {
-                    matches!(r.state, State::Offline | State::Uninitialized)
-                        && r.next_state.is_none()
-                });
+                let waiting = self
+                    .records
+                    .get(&self.graph, &citation.owner)
+                    .is_some_and(|r| {
+                        matches!(r.state, State::Offline | State::Uninitialized)
+                            && r.next_state.is_none()
+                    });
                 if waiting && seen.insert(citation.owner.clone()) {
                     self.queue(&citation.owner);
                     queue.push_back(citation.owner);
@@ -324,7 +327,7 @@ impl Engine {
     /// Running, or with a method in flight: something a stop can act on.
     fn is_active(&self, fmri: &Fmri) -> bool {
         self.records
-            .get(fmri)
+            .get(&self.graph, fmri)
             .is_some_and(|r| r.state.is_running() || r.is_busy())
     }
 
@@ -374,7 +377,7 @@ impl Engine {
             let follows = grouping != Grouping::ExcludeAll && restart_on == RestartOn::Refresh;
             let running = self
                 .records
-                .get(&owner)
+                .get(&self.graph, &owner)
                 .is_some_and(|r| r.state.is_running());
             if follows && running {
                 self.begin_stop(&owner, dependency_stop(true), Vec::new());
@@ -464,7 +467,7 @@ impl Engine {
         // GV_TOOFFLINE), even if, like an optional_all dependent, it would be satisfied by
         // an instance on its way to disabled.
         for member in &all {
-            if let Some(record) = self.records.get_mut(member) {
+            if let Some(record) = self.records.get_mut(&self.graph, member) {
                 record.held += 1;
             }
         }
@@ -484,7 +487,7 @@ impl Engine {
             return;
         };
         for member in held {
-            if let Some(record) = self.records.get_mut(&member) {
+            if let Some(record) = self.records.get_mut(&self.graph, &member) {
                 record.held = record.held.saturating_sub(1);
             }
             self.queue(&member);

@@ -26,7 +26,7 @@ impl Engine {
             self.adopt(fmri);
             return;
         }
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.history.record_start(now, record.config.rate) {
@@ -52,7 +52,7 @@ impl Engine {
         let command = match &start.exec {
             Exec::True => {
                 self.log(fmri, "Executing start method (null).");
-                if let Some(record) = self.records.get_mut(fmri) {
+                if let Some(record) = self.records.get_mut(&self.graph, fmri) {
                     record.history.record_success();
                 }
                 self.become_running(fmri, State::Online, reason);
@@ -80,7 +80,7 @@ impl Engine {
                 return;
             }
         };
-        let run = self.new_run(fmri, MethodName::Start);
+        let run = self.new_run(fmri);
         let timeout = method::timeout_ms(start);
         self.actions.push(Action::RunMethod(Box::new(MethodRun {
             run,
@@ -98,7 +98,7 @@ impl Engine {
             duration: config.duration,
             notify: config.notify,
         })));
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.work = Work::Starting {
                 run: Some(run),
                 timed_out: false,
@@ -107,16 +107,16 @@ impl Engine {
             record.start_began = now;
             record.nodaemon = false;
             record.ready = false;
-            record.status_text = None;
+            record.set_status_text(None);
             record.stop_failed = false;
             if config.duration == Duration::Child {
-                record.main_run = Some(run);
+                record.set_main_run(Some(run));
             }
         }
         self.transition(fmri, State::Offline, Some(State::Online), reason);
         if config.duration == Duration::Child && !config.notify {
             // The start method's process is the service: running as soon as it runs.
-            if let Some(record) = self.records.get_mut(fmri) {
+            if let Some(record) = self.records.get_mut(&self.graph, fmri) {
                 record.history.record_success();
             }
             self.become_running(fmri, State::Online, reason);
@@ -129,8 +129,8 @@ impl Engine {
     /// for svcs -x, maintenance.
     fn cannot_start(&mut self, fmri: &Fmri, line: String, why: String) {
         self.log(fmri, line);
-        if let Some(record) = self.records.get_mut(fmri) {
-            record.start_status = Some(MethodStatus::NotStarted {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
+            record.set_start_status(MethodStatus::NotStarted {
                 message: why,
                 fatal: true,
             });
@@ -141,16 +141,20 @@ impl Engine {
     /// Takes over an instance a previous svc.startd left running: online, its processes
     /// watched, its start method not run again.
     fn adopt(&mut self, fmri: &Fmri) {
-        let Some(duration) = self.records.get(fmri).map(|record| record.config.duration) else {
+        let Some(duration) = self
+            .records
+            .get(&self.graph, fmri)
+            .map(|record| record.config.duration)
+        else {
             return;
         };
-        let main_run = (duration == Duration::Child).then(|| self.new_run(fmri, MethodName::Start));
+        let main_run = (duration == Duration::Child).then(|| self.new_run(fmri));
         let now = self.now;
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.contract = duration != Duration::Transient;
-        record.main_run = main_run;
+        record.set_main_run(main_run);
         record.start_began = now;
         record.nodaemon = false;
         record.ready = true;
@@ -174,7 +178,7 @@ impl Engine {
     /// The instance is up: online (or degraded).
     pub(crate) fn become_running(&mut self, fmri: &Fmri, state: State, reason: Reason) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.work = Work::Idle;
@@ -206,10 +210,10 @@ impl Engine {
     /// The start method (or, awaiting readiness, the service) ended.
     pub(crate) fn start_finished(&mut self, fmri: &Fmri, status: MethodStatus, timed_out: bool) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
-        record.start_status = Some(status.clone());
+        record.set_start_status(status.clone());
         let config = record.config.clone();
         let mut outcome = method::outcome(MethodName::Start, &status);
         if config.duration == Duration::Child {
@@ -218,7 +222,7 @@ impl Engine {
                 Outcome::Fatal => Outcome::Fatal,
                 _ => Outcome::Retryable,
             };
-            record.main_run = None;
+            record.set_main_run(None);
         }
         if timed_out && !config.timeout_retry {
             outcome = Outcome::Fatal;
@@ -288,11 +292,11 @@ impl Engine {
 
     /// A retryable start failure: again at once, or maintenance at the threshold.
     pub(crate) fn start_failed(&mut self, fmri: &Fmri, why: &str) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.work = Work::Idle;
-        record.main_run = None;
+        record.set_main_run(None);
         if record.history.record_fault() {
             self.log(
                 fmri,
@@ -312,7 +316,10 @@ impl Engine {
                 signal: Signal::KILL,
             });
         }
-        let enabled = self.records.get(fmri).is_some_and(Record::enabled);
+        let enabled = self
+            .records
+            .get(&self.graph, fmri)
+            .is_some_and(Record::enabled);
         if enabled && !self.shutting_down {
             self.begin_start(fmri);
         } else {
@@ -325,7 +332,7 @@ impl Engine {
 
     /// Every process of a running contract instance has exited.
     pub(crate) fn all_processes_exited(&mut self, fmri: &Fmri) {
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.contract = false;
         }
         self.log(fmri, "Stopping because all processes in service exited.");
@@ -334,11 +341,11 @@ impl Engine {
 
     /// A child instance's own process ended while it was running.
     pub(crate) fn child_exited(&mut self, fmri: &Fmri, status: MethodStatus) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
-        record.main_run = None;
-        record.start_status = Some(status.clone());
+        record.set_main_run(None);
+        record.set_start_status(status.clone());
         if !record.state.is_running() || record.is_busy() {
             return;
         }
@@ -368,35 +375,28 @@ impl Engine {
     }
 
     pub(crate) fn method_exited(&mut self, run: RunId, status: MethodStatus) {
-        let Some((fmri, method)) = self.runs.remove(&run) else {
+        let Some(fmri) = self.runs.remove(&run) else {
             return;
         };
-        let Some(record) = self.records.get(&fmri) else {
+        let Some(record) = self.records.get(&self.graph, &fmri) else {
             return;
         };
-        match (method, record.work.clone()) {
-            (
-                MethodName::Start,
-                Work::Starting {
-                    run: Some(current),
-                    timed_out,
-                },
-            ) if current == run => self.start_finished(&fmri, status, timed_out),
-            (MethodName::Start, _) if record.main_run == Some(run) => {
-                self.child_exited(&fmri, status);
-            }
-            (
-                MethodName::Stop,
-                Work::Stopping {
-                    phase:
-                        StopPhase::Method {
-                            run: current,
-                            timed_out,
-                        },
-                    ..
-                },
-            ) if current == run => self.stop_method_finished(&fmri, status, timed_out),
-            (MethodName::Refresh, Work::Refreshing { run: current, .. }) if current == run => {
+        // Which method ran follows from where the record keeps the run (`new_run`).
+        match record.work.clone() {
+            Work::Starting {
+                run: Some(current),
+                timed_out,
+            } if current == run => self.start_finished(&fmri, status, timed_out),
+            _ if record.main_run() == Some(run) => self.child_exited(&fmri, status),
+            Work::Stopping {
+                phase:
+                    StopPhase::Method {
+                        run: current,
+                        timed_out,
+                    },
+                ..
+            } if current == run => self.stop_method_finished(&fmri, status, timed_out),
+            Work::Refreshing { run: current, .. } if current == run => {
                 self.refresh_finished(&fmri, status)
             }
             _ => {}
@@ -404,7 +404,7 @@ impl Engine {
     }
 
     pub(crate) fn method_timed_out(&mut self, run: RunId) {
-        let Some((fmri, _)) = self.runs.get(&run).cloned() else {
+        let Some(fmri) = self.runs.get(&run).cloned() else {
             return;
         };
         self.timeout(&fmri);
@@ -413,7 +413,7 @@ impl Engine {
     /// The instance's method (or readiness, or drain) timer ran out.
     pub(crate) fn timeout(&mut self, fmri: &Fmri) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         match record.work.clone() {
@@ -439,15 +439,15 @@ impl Engine {
             }
             Work::Starting { run: None, .. } => {
                 self.log(fmri, "Timed out waiting for READY=1.  Killing contract.");
-                if let Some(record) = self.records.get_mut(fmri) {
-                    record.start_status = Some(MethodStatus::Signaled {
+                if let Some(record) = self.records.get_mut(&self.graph, fmri) {
+                    record.set_start_status(MethodStatus::Signaled {
                         signal: Signal::KILL,
                         core_dumped: false,
                     });
                 }
                 let retry = self
                     .records
-                    .get(fmri)
+                    .get(&self.graph, fmri)
                     .is_some_and(|record| record.config.timeout_retry);
                 if retry {
                     self.start_failed(fmri, "timed out waiting for READY=1");
@@ -522,7 +522,7 @@ impl Engine {
     }
 
     pub(crate) fn contract_emptied(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if record.nodaemon || record.config.duration == Duration::Transient {
@@ -533,7 +533,7 @@ impl Engine {
             Work::Starting { run: Some(_), .. } => {}
             Work::Starting { run: None, .. } => {
                 record.contract = false;
-                record.start_status = Some(MethodStatus::Exited(0));
+                record.set_start_status(MethodStatus::Exited(0));
                 self.start_failed(fmri, "exited before the service was ready");
             }
             Work::Stopping {
@@ -556,7 +556,7 @@ impl Engine {
     }
 
     pub(crate) fn process_faulted(&mut self, fmri: &Fmri, core_dumped: bool) {
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         if !record.state.is_running()
@@ -597,11 +597,11 @@ impl Engine {
     }
 
     pub(crate) fn notified(&mut self, fmri: &Fmri, ready: bool, status: Option<String>) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if status.is_some() {
-            record.status_text = status;
+            record.set_status_text(status);
         }
         if !ready || !record.config.notify {
             return;
@@ -626,6 +626,6 @@ impl Engine {
 fn record_contract(engine: &Engine, fmri: &Fmri) -> bool {
     engine
         .records
-        .get(fmri)
+        .get(&engine.graph, fmri)
         .is_some_and(|record| record.contract)
 }

@@ -4,7 +4,7 @@
 use super::Engine;
 use super::action::{Action, Duration, MethodRun};
 use super::event::{MethodName, MethodStatus};
-use super::instance::{DEFAULT_STOP_GRACE_MS, Leftovers, StopPhase, StopPlan, Work};
+use super::instance::{DEFAULT_STOP_GRACE_MS, Dependents, Leftovers, StopPhase, StopPlan, Work};
 use super::method::{self, Outcome};
 use super::reason::{ErrorClass, Reason};
 use crate::fmri::Fmri;
@@ -18,7 +18,7 @@ impl Engine {
     /// Stops a running instance; `wait_for` are dependents being stopped that must be down
     /// first. A start in flight finishes first; a stop in flight only gains a harsher target.
     pub(crate) fn begin_stop(&mut self, fmri: &Fmri, plan: StopPlan, wait_for: Vec<Fmri>) {
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         match &mut record.work {
@@ -52,7 +52,7 @@ impl Engine {
             }
             Work::Idle => {}
         }
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if !record.state.is_running() {
@@ -64,7 +64,7 @@ impl Engine {
         let waiting: Vec<Fmri> = wait_for.into_iter().filter(|d| d != fmri).collect();
         record.work = Work::Stopping {
             plan,
-            phase: StopPhase::AwaitDependents(waiting.clone()),
+            phase: StopPhase::AwaitDependents(Dependents::new(waiting.clone())),
         };
         self.transition(fmri, state, Some(plan.target), plan.reason);
         if waiting.is_empty() {
@@ -76,7 +76,7 @@ impl Engine {
                     .or_default()
                     .insert(fmri.clone());
                 // And they stay down until this stop is over.
-                if let Some(record) = self.records.get_mut(dependent) {
+                if let Some(record) = self.records.get_mut(&self.graph, dependent) {
                     record.held += 1;
                 }
             }
@@ -93,13 +93,13 @@ impl Engine {
         let Some(Work::Stopping {
             phase: StopPhase::AwaitDependents(waiting),
             ..
-        }) = self.records.get(waiter).map(|r| &r.work)
+        }) = self.records.get(&self.graph, waiter).map(|r| &r.work)
         else {
             return;
         };
         let down = waiting.iter().all(|dependent| {
             self.records
-                .get(dependent)
+                .get(&self.graph, dependent)
                 .is_none_or(|d| !d.state.is_running() && !d.is_busy())
         });
         if down {
@@ -120,7 +120,7 @@ impl Engine {
     }
 
     pub(crate) fn run_stop_method(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         let Work::Stopping { plan, .. } = record.work else {
@@ -151,7 +151,7 @@ impl Engine {
                 };
                 match method::expand_tokens(command, MethodName::Stop, &definition) {
                     Ok(expanded) => {
-                        let run = self.new_run(fmri, MethodName::Stop);
+                        let run = self.new_run(fmri);
                         self.actions.push(Action::RunMethod(Box::new(MethodRun {
                             run,
                             fmri: fmri.clone(),
@@ -204,7 +204,7 @@ impl Engine {
     }
 
     pub(crate) fn set_phase(&mut self, fmri: &Fmri, plan: StopPlan, phase: StopPhase) {
-        if let Some(record) = self.records.get_mut(fmri) {
+        if let Some(record) = self.records.get_mut(&self.graph, fmri) {
             record.work = Work::Stopping { plan, phase };
         }
     }
@@ -212,7 +212,7 @@ impl Engine {
     /// Signals what is left of the instance and waits for it to go, within `timeout_ms`
     /// of the start of the stop.
     pub(crate) fn drain(&mut self, fmri: &Fmri, signal: Signal, timeout_ms: Option<u64>) {
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         let Work::Stopping { plan, .. } = record.work else {
@@ -254,7 +254,7 @@ impl Engine {
             Outcome::Retryable => {
                 let threshold = self
                     .records
-                    .get_mut(fmri)
+                    .get_mut(&self.graph, fmri)
                     .is_some_and(|record| record.history.record_fault());
                 if threshold {
                     self.log(
@@ -268,7 +268,7 @@ impl Engine {
                 }
             }
             _ => {
-                let timeout = self.records.get_mut(fmri).and_then(|record| {
+                let timeout = self.records.get_mut(&self.graph, fmri).and_then(|record| {
                     record.history.record_success();
                     record
                         .definition
@@ -284,7 +284,7 @@ impl Engine {
     /// The stop is complete: settle in the target state and tell the dependents.
     pub(crate) fn finish_stop(&mut self, fmri: &Fmri) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         let Work::Stopping { mut plan, .. } = record.work.clone() else {
@@ -292,14 +292,14 @@ impl Engine {
         };
         record.work = Work::Idle;
         record.contract = false;
-        record.main_run = None;
+        record.set_main_run(None);
         if record.stop_failed {
             self.log(fmri, "Stop failed: processes had to be killed.");
             plan.target = State::Maintenance;
             plan.reason = Reason::MethodFailed;
             plan.class = ErrorClass::Fault;
         }
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         if plan.reset {
@@ -328,8 +328,8 @@ impl Engine {
     /// Into maintenance now: no stop method; the processes are killed or abandoned.
     pub(crate) fn enter_maintenance(&mut self, fmri: &Fmri, reason: Reason, leftovers: Leftovers) {
         self.disarm(fmri);
-        self.runs.retain(|_, (owner, _)| owner != fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        self.runs.retain(|_, owner| owner != fmri);
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         let was_running = record.state.is_running();
@@ -337,7 +337,7 @@ impl Engine {
         record.work = Work::Idle;
         record.pending_stop = None;
         record.contract = false;
-        record.main_run = None;
+        record.set_main_run(None);
         if had_processes {
             match leftovers {
                 Leftovers::Kill => self.actions.push(Action::SignalContract {
@@ -364,7 +364,7 @@ impl Engine {
 
     /// Runs the refresh method of a running instance (none: `:true`).
     pub(crate) fn begin_refresh(&mut self, fmri: &Fmri) {
-        let Some(record) = self.records.get(fmri) else {
+        let Some(record) = self.records.get(&self.graph, fmri) else {
             return;
         };
         let state = record.state;
@@ -379,7 +379,7 @@ impl Engine {
                 Exec::Command(command) => {
                     match method::expand_tokens(command, MethodName::Refresh, &definition) {
                         Ok(expanded) => {
-                            let run = self.new_run(fmri, MethodName::Refresh);
+                            let run = self.new_run(fmri);
                             let timeout = method::timeout_ms(&refresh);
                             self.actions.push(Action::RunMethod(Box::new(MethodRun {
                                 run,
@@ -392,11 +392,11 @@ impl Engine {
                                 timeout_ms: timeout,
                                 duration: self
                                     .records
-                                    .get(fmri)
+                                    .get(&self.graph, fmri)
                                     .map_or(Duration::Contract, |r| r.config.duration),
                                 notify: false,
                             })));
-                            if let Some(record) = self.records.get_mut(fmri) {
+                            if let Some(record) = self.records.get_mut(&self.graph, fmri) {
                                 record.work = Work::Refreshing {
                                     run,
                                     timed_out: false,
@@ -435,7 +435,7 @@ impl Engine {
 
     pub(crate) fn refresh_finished(&mut self, fmri: &Fmri, status: MethodStatus) {
         self.disarm(fmri);
-        let Some(record) = self.records.get_mut(fmri) else {
+        let Some(record) = self.records.get_mut(&self.graph, fmri) else {
             return;
         };
         record.work = Work::Idle;

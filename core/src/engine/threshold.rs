@@ -15,7 +15,7 @@
 //!
 //! Restarts below the thresholds are immediate: no back-off, no fixed delay.
 
-use smallvec::SmallVec;
+use std::collections::VecDeque;
 
 use crate::state::Timestamp;
 
@@ -45,14 +45,34 @@ impl Default for StartRate {
 }
 
 /// Recent start times and consecutive retryable failures of one instance.
-///
-/// The start times are held inline up to the default `critical_failure_count`: a heap block
-/// per instance, allocated at its first start, would sit among a bring-up's short-lived
-/// blocks and keep their pages from being given back (BENCHMARKS.md, memory).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct History {
-    starts: SmallVec<[Timestamp; DEFAULT_CRITICAL_FAILURE_COUNT as usize]>,
-    faults: u32,
+pub struct History(Starts);
+
+/// Start times, oldest first, each kind with the count of consecutive retryable failures
+/// (which fits beside the kind, so the whole is two words). Most instances start once and
+/// that time is kept inline; the second start moves them to the heap (the window is
+/// `startd/critical_failure_count` long, which a manifest may set to anything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Starts {
+    None {
+        faults: u32,
+    },
+    One {
+        faults: u32,
+        at: Timestamp,
+    },
+    /// Two or more.
+    Many {
+        faults: u32,
+        #[allow(clippy::box_collection)] // Boxed so that `History` stays two words.
+        starts: Box<VecDeque<Timestamp>>,
+    },
+}
+
+impl Default for Starts {
+    fn default() -> Self {
+        Starts::None { faults: 0 }
+    }
 }
 
 impl History {
@@ -60,52 +80,80 @@ impl History {
     /// `method_rate_critical`).
     pub fn record_start(&mut self, now: Timestamp, rate: StartRate) -> bool {
         let count = rate.count.max(2) as usize;
-        // The oldest go first, so that the default count never outgrows the inline room.
-        if self.starts.len() >= count {
-            let excess = self.starts.len() + 1 - count;
-            self.starts.drain(..excess);
-        }
-        self.starts.push(now);
-        if self.starts.len() < count {
-            return false;
-        }
-        let (Some(oldest), Some(newest)) = (self.starts.first(), self.starts.last()) else {
-            return false;
+        let faults = self.faults();
+        let mut starts = match std::mem::replace(&mut self.0, Starts::None { faults }) {
+            // One start is never too many: at least two are judged together.
+            Starts::None { .. } => {
+                self.0 = Starts::One { faults, at: now };
+                return false;
+            }
+            Starts::One { at, .. } => Box::new(VecDeque::from([at])),
+            Starts::Many { starts, .. } => starts,
         };
-        let average = newest.millis_since(*oldest) / (count as u64 - 1);
-        average < rate.period_ms
+        starts.push_back(now);
+        while starts.len() > count {
+            starts.pop_front();
+        }
+        let too_quick = match (starts.front(), starts.back()) {
+            (Some(oldest), Some(newest)) if starts.len() >= count => {
+                let average = newest.millis_since(*oldest) / (count as u64 - 1);
+                average < rate.period_ms
+            }
+            _ => false,
+        };
+        self.0 = Starts::Many { faults, starts };
+        too_quick
     }
 
     /// Forgets the start times (restart, clear, admin disable, dependency restart).
     pub fn reset_starts(&mut self) {
-        self.starts.clear();
+        self.0 = Starts::None {
+            faults: self.faults(),
+        };
     }
 
     /// Counts a retryable method failure; answers whether the threshold is reached.
     pub fn record_fault(&mut self) -> bool {
-        self.faults += 1;
-        self.faults >= FAULT_THRESHOLD
+        let faults = self.faults_mut();
+        *faults += 1;
+        *faults >= FAULT_THRESHOLD
     }
 
     /// A method succeeded: the consecutive-failure count starts again.
     pub fn record_success(&mut self) {
-        self.faults = 0;
+        *self.faults_mut() = 0;
     }
 
     /// Forgets everything (`svcadm clear`).
     pub fn reset(&mut self) {
-        self.starts.clear();
-        self.faults = 0;
+        self.0 = Starts::default();
     }
 
     /// Consecutive retryable failures so far.
     pub fn faults(&self) -> u32 {
-        self.faults
+        match self.0 {
+            Starts::None { faults } | Starts::One { faults, .. } | Starts::Many { faults, .. } => {
+                faults
+            }
+        }
+    }
+
+    fn faults_mut(&mut self) -> &mut u32 {
+        match &mut self.0 {
+            Starts::None { faults } | Starts::One { faults, .. } | Starts::Many { faults, .. } => {
+                faults
+            }
+        }
     }
 
     /// Recorded start times, oldest first.
     pub fn starts(&self) -> impl Iterator<Item = Timestamp> + '_ {
-        self.starts.iter().copied()
+        let (one, many) = match &self.0 {
+            Starts::None { .. } => (None, None),
+            Starts::One { at, .. } => (Some(*at), None),
+            Starts::Many { starts, .. } => (None, Some(starts.iter().copied())),
+        };
+        one.into_iter().chain(many.into_iter().flatten())
     }
 }
 
@@ -137,30 +185,6 @@ mod tests {
     }
 
     #[test]
-    fn the_default_history_stays_inline_and_a_longer_one_still_counts() {
-        let mut history = History::default();
-        for second in 0..20 {
-            history.record_start(Timestamp::from_secs(second * 1000), StartRate::default());
-        }
-        assert!(!history.starts.spilled());
-        assert_eq!(history.starts().count(), 5);
-
-        let mut history = History::default();
-        let rate = StartRate {
-            count: 8,
-            period_ms: 10_000,
-        };
-        for second in 0..7 {
-            assert!(!history.record_start(Timestamp::from_secs(second), rate));
-        }
-        assert!(history.record_start(Timestamp::from_secs(7), rate));
-        assert_eq!(history.starts().count(), 8);
-        assert_eq!(history.starts().next(), Some(Timestamp::from_secs(0)));
-        history.record_start(Timestamp::from_secs(100), rate);
-        assert_eq!(history.starts().next(), Some(Timestamp::from_secs(1)));
-    }
-
-    #[test]
     fn three_faults_in_a_row_reach_the_threshold() {
         let mut history = History::default();
         assert!(!history.record_fault());
@@ -169,5 +193,57 @@ mod tests {
         assert!(!history.record_fault());
         assert!(!history.record_fault());
         assert!(history.record_fault());
+    }
+
+    #[test]
+    fn the_window_slides_and_a_reset_forgets_it() {
+        let mut history = History::default();
+        let rate = StartRate {
+            count: 3,
+            period_ms: 10_000,
+        };
+        assert_eq!(history.starts().count(), 0);
+        assert!(!history.record_start(Timestamp::from_secs(1), rate));
+        assert_eq!(
+            history.starts().collect::<Vec<_>>(),
+            [Timestamp::from_secs(1)]
+        );
+        for second in [2, 3, 4] {
+            history.record_start(Timestamp::from_secs(second), rate);
+        }
+        let kept: Vec<Timestamp> = history.starts().collect();
+        assert_eq!(kept, [2, 3, 4].map(Timestamp::from_secs));
+        history.reset_starts();
+        assert_eq!(history, History::default());
+        assert!(!history.record_start(Timestamp::from_secs(5), rate));
+        assert!(!history.record_start(Timestamp::from_secs(6), rate));
+        assert!(history.record_start(Timestamp::from_secs(7), rate));
+    }
+
+    #[test]
+    fn a_history_is_two_words_and_one_start_needs_no_allocation() {
+        assert!(std::mem::size_of::<History>() <= 16);
+        let mut history = History::default();
+        history.record_start(Timestamp(0), StartRate::default());
+        assert!(matches!(history.0, Starts::One { .. }));
+    }
+
+    #[test]
+    fn faults_survive_a_reset_of_the_starts_but_not_a_full_reset() {
+        let mut history = History::default();
+        let rate = StartRate::default();
+        // Through no start, one start and several.
+        for starts in 0..3 {
+            history.record_fault();
+            history.record_start(Timestamp::from_secs(starts * 1000), rate);
+            assert_eq!(history.faults(), starts as u32 + 1);
+        }
+        history.reset_starts();
+        assert_eq!(history.faults(), 3);
+        assert_eq!(history.starts().count(), 0);
+        history.record_start(Timestamp(0), rate);
+        assert_eq!(history.faults(), 3);
+        history.reset();
+        assert_eq!(history, History::default());
     }
 }

@@ -3,28 +3,30 @@
 //! cancelled here, so a stale one can never fire in the shell.
 
 use std::collections::BTreeSet;
+use std::num::NonZeroU64;
 
 use crate::fast_hash::FastMap;
 use crate::fmri::Fmri;
 use crate::state::Timestamp;
 
-/// One timer's identity.
+/// One timer's identity (never 0, so an `Option<TimerId>` is one word).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct TimerId(u64);
+pub(crate) struct TimerId(NonZeroU64);
 
 /// Pending timers, ordered by deadline.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Timers {
     order: BTreeSet<(Timestamp, TimerId)>,
     entries: FastMap<TimerId, (Timestamp, Fmri)>,
+    /// How many timers were armed so far (the next one's identity is one more).
     next: u64,
 }
 
 impl Timers {
     /// Arms a timer.
     pub(crate) fn arm(&mut self, at: Timestamp, fmri: Fmri) -> TimerId {
+        let id = TimerId(NonZeroU64::MIN.saturating_add(self.next));
         self.next += 1;
-        let id = TimerId(self.next);
         self.order.insert((at, id));
         self.entries.insert(id, (at, fmri));
         id
@@ -35,6 +37,11 @@ impl Timers {
         if let Some((at, _)) = self.entries.remove(&id) {
             self.order.remove(&(at, id));
         }
+    }
+
+    /// Gives back the room of timers no longer pending (see [`super::shrink_sparse`]).
+    pub(crate) fn shrink_sparse(&mut self) {
+        super::shrink_sparse(&mut self.entries);
     }
 
     /// The earliest deadline.
@@ -76,5 +83,26 @@ mod tests {
         assert_eq!(timers.next_deadline(), Some(Timestamp(30)));
         assert_eq!(timers.due(Timestamp(30))[0].0, late);
         assert_eq!(timers.next_deadline(), None);
+    }
+
+    #[test]
+    fn the_room_of_cancelled_timers_is_given_back() {
+        let fmri = Fmri::parse("svc:/a:b").expect("valid");
+        let mut timers = Timers::default();
+        let ids: Vec<TimerId> = (0..1000)
+            .map(|at| timers.arm(Timestamp(at), fmri.clone()))
+            .collect();
+        let full = timers.entries.capacity();
+        for id in &ids[..990] {
+            timers.cancel(*id);
+        }
+        timers.shrink_sparse();
+        assert!(
+            timers.entries.capacity() < full / 8,
+            "{}",
+            timers.entries.capacity()
+        );
+        assert_eq!(timers.next_deadline(), Some(Timestamp(990)));
+        assert_eq!(timers.due(Timestamp(2000)).len(), 10);
     }
 }

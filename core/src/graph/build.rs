@@ -18,9 +18,16 @@ use crate::manifest::{Dependency, Service};
 /// svc.startd's service name (its instance is built in).
 const STARTD_SERVICE: &str = "system/svc/restarter";
 
-/// Builds the graph of `services` (in import order) with their composed definitions.
-pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
-    let mut builder = Builder::default();
+/// Builds the graph of `services` (in import order) with their composed definitions, taking
+/// the FMRIs of the vertices `previous` already has from it.
+pub(super) fn build(
+    services: Vec<ServiceEntry<'_>>,
+    previous: Option<&DependencyGraph>,
+) -> DependencyGraph {
+    let mut builder = Builder {
+        previous,
+        ..Builder::default()
+    };
     // Room for the instances, their groups and the groups' targets, so the vectors behind
     // the graph are not copied as they grow (trimmed in `finish`).
     let instances: usize = services.iter().map(|entry| entry.instances.len()).sum();
@@ -33,6 +40,7 @@ pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
         instances + 2 * dependencies + 1,
         3 * dependencies + instances,
     );
+    builder.definitions = Vec::with_capacity(instances + 1);
     builder.add_startd();
     let mut declaring = Vec::new();
     for entry in services {
@@ -43,30 +51,105 @@ pub(super) fn build(services: Vec<ServiceEntry<'_>>) -> DependencyGraph {
     builder.add_dependencies();
     builder.finish()
 }
+
 /// The graph's neighbourhoods, computed once when it is built, in the order the queries
 /// promise, so the engine's hot path neither allocates nor sorts (indexed by vertex).
 #[derive(Debug, Clone, Default)]
 pub(super) struct Adjacency {
     /// Instance -> its groups, in declaration order.
-    pub(super) groups: Vec<Vec<NodeIndex>>,
+    pub(super) groups: Rows<NodeIndex>,
     /// Group -> what it cites, in the order written.
-    pub(super) targets: Vec<Vec<Target>>,
+    pub(super) targets: Rows<Target>,
     /// Service -> its configured instances.
-    pub(super) members: Vec<Vec<NodeIndex>>,
+    pub(super) members: Rows<NodeIndex>,
     /// Instance -> (group, owner) of every group citing it, directly or through its
     /// service, each once, by group.
-    pub(super) dependents: Vec<Vec<(NodeIndex, NodeIndex)>>,
+    pub(super) dependents: Rows<(NodeIndex, NodeIndex)>,
+}
+
+/// One relation in compressed rows: the entries of vertex `v` are
+/// `entries[offsets[v]..offsets[v + 1]]`, all rows in one vector. Most vertices have none
+/// of a given relation (a group has no members, an instance no targets), and a vertex past
+/// the last one that has some costs nothing.
+#[derive(Debug, Clone)]
+pub(super) struct Rows<T> {
+    /// Where each row starts in `entries`, and where the last one ends.
+    offsets: Vec<u32>,
+    entries: Vec<T>,
+}
+
+impl<T> Default for Rows<T> {
+    fn default() -> Self {
+        Rows {
+            offsets: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Rows<T> {
+    /// The entries of row `vertex` (none past the last row).
+    pub(super) fn get(&self, vertex: usize) -> &[T] {
+        match self.offsets.get(vertex..) {
+            Some(&[start, end, ..]) => self
+                .entries
+                .get(start as usize..end as usize)
+                .unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Rows from `(row, entry)` pairs, each row keeping its entries in the order given (a
+    /// stable counting sort: linear in rows + pairs). Offsets are 32 bits: a graph cannot
+    /// get near 2^32 entries before memory runs out (petgraph's indices are 32 bits too); if
+    /// it did, the entries past that would be left out rather than wrap.
+    fn from_pairs(pairs: &[(usize, T)]) -> Rows<T> {
+        let Some(rows) = pairs.iter().map(|&(row, _)| row + 1).max() else {
+            return Rows::default();
+        };
+        let pairs = &pairs[..pairs.len().min(u32::MAX as usize)];
+        let mut offsets = vec![0u32; rows + 1];
+        for &(row, _) in pairs {
+            offsets[row + 1] += 1;
+        }
+        for row in 0..rows {
+            offsets[row + 1] += offsets[row];
+        }
+        let mut next: Vec<u32> = offsets[..rows].to_vec();
+        let mut entries: Vec<T> = pairs.iter().map(|&(_, entry)| entry).collect();
+        for &(row, entry) in pairs {
+            entries[next[row] as usize] = entry;
+            next[row] += 1;
+        }
+        Rows { offsets, entries }
+    }
+}
+
+impl<T: Copy + PartialEq> Rows<T> {
+    /// Drops the entries equal to the one before them in the same row.
+    fn dedup_rows(&mut self) {
+        let mut kept = 0u32;
+        let mut start = 0u32;
+        for row in 0..self.offsets.len().saturating_sub(1) {
+            let end = self.offsets[row + 1];
+            for index in start..end {
+                let entry = self.entries[index as usize];
+                let first = index == start;
+                if first || self.entries[index as usize - 1] != entry {
+                    self.entries[kept as usize] = entry;
+                    kept += 1;
+                }
+            }
+            start = end;
+            self.offsets[row + 1] = kept;
+        }
+        self.entries.truncate(kept as usize);
+        self.entries.shrink_to_fit();
+    }
 }
 
 impl Adjacency {
     fn of(graph: &DiGraph<Vertex, ()>) -> Adjacency {
-        let count = graph.node_count();
-        let mut adjacency = Adjacency {
-            groups: vec![Vec::new(); count],
-            targets: vec![Vec::new(); count],
-            members: vec![Vec::new(); count],
-            dependents: vec![Vec::new(); count],
-        };
         let configured = |node: NodeIndex| {
             matches!(
                 graph.node_weight(node),
@@ -76,18 +159,22 @@ impl Adjacency {
                 })
             )
         };
+        let mut members: Vec<(usize, NodeIndex)> = Vec::new();
+        let mut targets: Vec<(usize, Target)> = Vec::new();
         for node in graph.node_indices() {
             match &graph[node] {
                 Vertex::Service(_) => {
-                    let mut members: Vec<NodeIndex> = graph
-                        .neighbors_directed(node, Direction::Outgoing)
-                        .filter(|&member| configured(member))
-                        .collect();
-                    members.sort();
-                    adjacency.members[node.index()] = members;
+                    let start = members.len();
+                    members.extend(
+                        graph
+                            .neighbors_directed(node, Direction::Outgoing)
+                            .filter(|&member| configured(member))
+                            .map(|member| (node.index(), member)),
+                    );
+                    members[start..].sort_by_key(|&(_, member)| member);
                 }
                 Vertex::Group(_) => {
-                    let mut targets: Vec<(usize, Target)> = graph
+                    let mut cited: Vec<(usize, Target)> = graph
                         .edges_directed(node, Direction::Outgoing)
                         .filter_map(|edge| {
                             let target = edge.target();
@@ -101,13 +188,16 @@ impl Adjacency {
                         })
                         .collect();
                     // petgraph lists the newest edge first.
-                    targets.sort_by_key(|(edge, _)| *edge);
-                    adjacency.targets[node.index()] =
-                        targets.into_iter().map(|(_, target)| target).collect();
+                    cited.sort_by_key(|(edge, _)| *edge);
+                    targets.extend(cited.into_iter().map(|(_, target)| (node.index(), target)));
                 }
                 _ => {}
             }
         }
+        let members = Rows::from_pairs(&members);
+        let targets = Rows::from_pairs(&targets);
+        let mut groups: Vec<(usize, NodeIndex)> = Vec::new();
+        let mut dependents: Vec<(usize, (NodeIndex, NodeIndex))> = Vec::new();
         for group in graph.node_indices() {
             if !matches!(graph[group], Vertex::Group(_)) {
                 continue;
@@ -118,26 +208,30 @@ impl Adjacency {
             else {
                 continue;
             };
-            adjacency.groups[owner.index()].push(group);
-            for index in 0..adjacency.targets[group.index()].len() {
-                match adjacency.targets[group.index()][index] {
+            groups.push((owner.index(), group));
+            for &target in targets.get(group.index()) {
+                match target {
                     Target::Instance(instance) => {
-                        adjacency.dependents[instance.index()].push((group, owner))
+                        dependents.push((instance.index(), (group, owner)))
                     }
-                    Target::Service(service) => {
-                        for m in 0..adjacency.members[service.index()].len() {
-                            let member = adjacency.members[service.index()][m];
-                            adjacency.dependents[member.index()].push((group, owner));
-                        }
-                    }
+                    Target::Service(service) => dependents.extend(
+                        members
+                            .get(service.index())
+                            .iter()
+                            .map(|member| (member.index(), (group, owner))),
+                    ),
                     Target::File(_) => {}
                 }
             }
         }
-        for list in &mut adjacency.dependents {
-            list.dedup();
+        let mut dependents = Rows::from_pairs(&dependents);
+        dependents.dedup_rows();
+        Adjacency {
+            groups: Rows::from_pairs(&groups),
+            targets,
+            members,
+            dependents,
         }
-        adjacency
     }
 }
 
@@ -175,12 +269,15 @@ impl PendingDependency {
 }
 
 #[derive(Default)]
-struct Builder {
+struct Builder<'p> {
+    /// The graph this one replaces: its FMRIs are reused.
+    previous: Option<&'p DependencyGraph>,
     graph: DiGraph<Vertex, ()>,
     by_fmri: FastMap<Fmri, NodeIndex>,
     files: FastMap<String, NodeIndex>,
     instances: Vec<NodeIndex>,
-    definitions: FastMap<NodeIndex, Arc<EffectiveInstance>>,
+    /// By vertex (instances are the first vertices, so this ends with the last of them).
+    definitions: Vec<Option<Arc<EffectiveInstance>>>,
     /// Service name -> its configured instances.
     service_instances: FastMap<String, Vec<NodeIndex>>,
     pending: Vec<PendingDependency>,
@@ -192,9 +289,22 @@ struct Builder {
     problems: Vec<GraphProblem>,
 }
 
-impl Builder {
+impl Builder<'_> {
+    /// The previous graph's copy of `fmri` when it has one: whoever holds it (records, maps
+    /// keyed by FMRI) keeps sharing one copy instead of one per build.
+    fn reuse(&self, fmri: Fmri) -> Fmri {
+        match self
+            .previous
+            .and_then(|graph| graph.by_fmri.get_key_value(&fmri))
+        {
+            Some((known, _)) => known.clone(),
+            None => fmri,
+        }
+    }
+
     fn add_startd(&mut self) {
         if let Ok(fmri) = Fmri::parse(STARTD_FMRI) {
+            let fmri = self.reuse(fmri);
             let node = self.graph.add_node(Vertex::Instance {
                 fmri: fmri.clone(),
                 configured: true,
@@ -221,7 +331,7 @@ impl Builder {
         }
         for effective in effective {
             let fmri = match Fmri::instance(&effective.service, &effective.instance) {
-                Ok(fmri) => fmri,
+                Ok(fmri) => self.reuse(fmri),
                 Err(error) => {
                     self.problem(
                         effective.fmri(),
@@ -258,7 +368,10 @@ impl Builder {
                     });
                 }
             }
-            self.definitions.insert(node, effective);
+            if self.definitions.len() <= node.index() {
+                self.definitions.resize(node.index() + 1, None);
+            }
+            self.definitions[node.index()] = Some(effective);
         }
     }
 
@@ -466,6 +579,7 @@ impl Builder {
                 if let Some(&node) = self.by_fmri.get(&fmri) {
                     return Ok(node);
                 }
+                let fmri = self.reuse(fmri);
                 let node = self.graph.add_node(Vertex::Instance {
                     fmri: fmri.clone(),
                     configured: false,
@@ -477,6 +591,7 @@ impl Builder {
                 if let Some(&node) = self.by_fmri.get(&fmri) {
                     return Ok(node);
                 }
+                let fmri = self.reuse(fmri);
                 let node = self.graph.add_node(Vertex::Service(fmri.clone()));
                 let members = fmri
                     .service_name()
@@ -497,13 +612,18 @@ impl Builder {
     }
 
     fn finish(mut self) -> DependencyGraph {
-        self.graph.shrink_to_fit();
         self.instances.shrink_to_fit();
         self.problems.shrink_to_fit();
+        self.definitions.shrink_to_fit();
         let adjacency = Adjacency::of(&self.graph);
+        let edge_count = self.graph.edge_count();
+        let (nodes, _) = self.graph.into_nodes_edges();
+        let mut vertices: Vec<Vertex> = nodes.into_iter().map(|node| node.weight).collect();
+        vertices.shrink_to_fit();
         let mut graph = DependencyGraph {
             adjacency,
-            graph: self.graph,
+            vertices,
+            edge_count,
             by_fmri: self.by_fmri,
             files: self.files,
             instances: self.instances,
@@ -514,5 +634,34 @@ impl Builder {
         };
         graph.cycles = cycle::find(&graph);
         graph
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Rows;
+
+    #[test]
+    fn rows_keep_each_rows_order_and_cost_nothing_past_the_last() {
+        let rows = Rows::from_pairs(&[(3, 'a'), (1, 'b'), (3, 'c'), (1, 'd'), (3, 'e')]);
+        assert_eq!(rows.get(0), &[] as &[char]);
+        assert_eq!(rows.get(1), &['b', 'd']);
+        assert_eq!(rows.get(2), &[] as &[char]);
+        assert_eq!(rows.get(3), &['a', 'c', 'e']);
+        assert_eq!(rows.get(4), &[] as &[char]);
+        assert_eq!(rows.get(usize::MAX), &[] as &[char]);
+        assert_eq!(rows.offsets.len(), 5);
+        let none: Rows<char> = Rows::from_pairs(&[]);
+        assert!(none.offsets.is_empty() && none.get(0).is_empty());
+    }
+
+    #[test]
+    fn dedup_drops_repeats_within_a_row_only() {
+        let mut rows = Rows::from_pairs(&[(0, 1), (0, 1), (0, 2), (0, 1), (1, 1), (2, 2), (2, 2)]);
+        rows.dedup_rows();
+        assert_eq!(rows.get(0), &[1, 2, 1]);
+        assert_eq!(rows.get(1), &[1]);
+        assert_eq!(rows.get(2), &[2]);
+        assert_eq!(rows.entries.len(), 5);
     }
 }

@@ -25,8 +25,7 @@ pub mod grouping;
 
 use std::sync::Arc;
 
-use petgraph::Direction;
-use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::graph::NodeIndex;
 use serde::{Deserialize, Serialize};
 
 use crate::fast_hash::{FastMap, FastSet};
@@ -106,14 +105,19 @@ pub struct GraphProblem {
 /// The dependency graph of every imported instance.
 #[derive(Debug, Clone)]
 pub struct DependencyGraph {
-    graph: DiGraph<Vertex, ()>,
+    /// The vertices, by index. The edges are built as a petgraph graph and then kept only as
+    /// the neighbourhoods the queries read (`adjacency`).
+    vertices: Vec<Vertex>,
+    /// How many edges the built graph had.
+    edge_count: usize,
     /// Instances and services by FMRI.
     by_fmri: FastMap<Fmri, NodeIndex>,
     files: FastMap<String, NodeIndex>,
     /// Configured instances, in import order.
     instances: Vec<NodeIndex>,
-    /// The composed definition of each configured instance, by its position in `instances`.
-    definitions: FastMap<NodeIndex, Arc<EffectiveInstance>>,
+    /// The composed definition of each configured instance, by vertex (none past the last
+    /// instance that has one).
+    definitions: Vec<Option<Arc<EffectiveInstance>>>,
     /// Instance that completes a dependency cycle -> the cycle, starting and ending with it.
     cycles: FastMap<NodeIndex, Vec<Fmri>>,
     /// Instance -> why one of its dependencies cannot be used.
@@ -157,6 +161,7 @@ impl DependencyGraph {
                     dependents: Some(service),
                 })
                 .collect(),
+            None,
         )
     }
 
@@ -165,7 +170,17 @@ impl DependencyGraph {
     pub fn build_composed<'a>(
         services: impl IntoIterator<Item = ServiceEntry<'a>>,
     ) -> DependencyGraph {
-        build::build(services.into_iter().collect())
+        build::build(services.into_iter().collect(), None)
+    }
+
+    /// [`DependencyGraph::build_composed`] for a graph that replaces this one: the vertices
+    /// both have keep this graph's FMRIs, so what holds them (the engine's records and
+    /// maps) keeps sharing one copy of each rather than one per build.
+    pub fn rebuild_composed<'a>(
+        &self,
+        services: impl IntoIterator<Item = ServiceEntry<'a>>,
+    ) -> DependencyGraph {
+        build::build(services.into_iter().collect(), Some(self))
     }
 
     /// svc.startd's own instance.
@@ -190,17 +205,17 @@ impl DependencyGraph {
 
     /// The vertex itself.
     pub fn vertex(&self, node: NodeIndex) -> Option<&Vertex> {
-        self.graph.node_weight(node)
+        self.vertices.get(node.index())
     }
 
     /// Number of vertices and edges.
     pub fn size(&self) -> (usize, usize) {
-        (self.graph.node_count(), self.graph.edge_count())
+        (self.vertices.len(), self.edge_count)
     }
 
     /// The FMRI of an instance or service vertex.
     pub fn fmri(&self, node: NodeIndex) -> Option<&Fmri> {
-        match self.graph.node_weight(node)? {
+        match self.vertex(node)? {
             Vertex::Instance { fmri, .. } | Vertex::Service(fmri) => Some(fmri),
             _ => None,
         }
@@ -209,7 +224,7 @@ impl DependencyGraph {
     /// Whether `node` is an imported instance.
     pub fn is_configured(&self, node: NodeIndex) -> bool {
         matches!(
-            self.graph.node_weight(node),
+            self.vertex(node),
             Some(Vertex::Instance {
                 configured: true,
                 ..
@@ -219,12 +234,12 @@ impl DependencyGraph {
 
     /// The composed definition of a configured instance (none for svc.startd's own).
     pub fn definition(&self, node: NodeIndex) -> Option<&EffectiveInstance> {
-        self.definitions.get(&node).map(Arc::as_ref)
+        self.shared_definition(node).map(Arc::as_ref)
     }
 
     /// The same definition, shared.
     pub fn shared_definition(&self, node: NodeIndex) -> Option<&Arc<EffectiveInstance>> {
-        self.definitions.get(&node)
+        self.definitions.get(node.index())?.as_ref()
     }
 
     /// The dependency groups of an instance, in declaration order.
@@ -235,14 +250,13 @@ impl DependencyGraph {
         self.adjacency
             .groups
             .get(instance.index())
-            .into_iter()
-            .flatten()
+            .iter()
             .filter_map(|&node| Some((node, self.group(node)?)))
     }
 
     /// The group at `node`.
     pub fn group(&self, node: NodeIndex) -> Option<&DependencyGroup> {
-        match self.graph.node_weight(node)? {
+        match self.vertex(node)? {
             Vertex::Group(group) => Some(group),
             _ => None,
         }
@@ -250,23 +264,17 @@ impl DependencyGraph {
 
     /// What a group cites, in the order written.
     pub fn targets(&self, group: NodeIndex) -> &[Target] {
-        self.adjacency
-            .targets
-            .get(group.index())
-            .map_or(&[], Vec::as_slice)
+        self.adjacency.targets.get(group.index())
     }
 
     /// The configured instances of a service vertex.
     pub fn members(&self, service: NodeIndex) -> &[NodeIndex] {
-        self.adjacency
-            .members
-            .get(service.index())
-            .map_or(&[], Vec::as_slice)
+        self.adjacency.members.get(service.index())
     }
 
     /// The path of a file vertex.
     pub fn file_path(&self, node: NodeIndex) -> Option<&str> {
-        match self.graph.node_weight(node)? {
+        match self.vertex(node)? {
             Vertex::File(path) => Some(path),
             _ => None,
         }
@@ -297,17 +305,12 @@ impl DependencyGraph {
     /// The groups that cite `instance`, directly or through its service, with each group's
     /// owner: who is affected when `instance` changes.
     pub fn dependent_groups(&self, instance: NodeIndex) -> &[(NodeIndex, NodeIndex)] {
-        self.adjacency
-            .dependents
-            .get(instance.index())
-            .map_or(&[], Vec::as_slice)
+        self.adjacency.dependents.get(instance.index())
     }
 
     /// The instance a group belongs to.
     pub fn group_owner(&self, group: NodeIndex) -> Option<NodeIndex> {
-        self.graph
-            .neighbors_directed(group, Direction::Incoming)
-            .find(|&node| matches!(self.graph[node], Vertex::Instance { .. }))
+        self.instance(&self.group(group)?.owner)
     }
 
     /// `svcs -d`: the FMRIs `instance` depends on (instances, services and files), in the

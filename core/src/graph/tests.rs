@@ -504,3 +504,48 @@ fn require_any_needs_one_and_gives_up_only_when_all_are_gone() {
         assert_eq!(Evaluator::new(&graph, &fake).instance(x), want, "a {state}");
     }
 }
+
+#[test]
+fn a_rebuild_shares_the_fmris_of_the_vertices_it_keeps() {
+    let entries = |services: &[Service]| -> Vec<(String, Vec<Arc<EffectiveInstance>>)> {
+        services
+            .iter()
+            .map(|service| {
+                let instances = service.effective_instances().into_iter().map(Arc::new);
+                (service.name.clone(), instances.collect())
+            })
+            .collect()
+    };
+    let composed = entries(&services(CHAIN));
+    let graph = |previous: Option<&DependencyGraph>| {
+        let services = composed.iter().map(|(name, instances)| ServiceEntry {
+            name,
+            instances: instances.clone(),
+            dependents: None,
+        });
+        match previous {
+            Some(previous) => previous.rebuild_composed(services),
+            None => DependencyGraph::build_composed(services),
+        }
+    };
+    let first = graph(None);
+    let second = graph(Some(&first));
+    let fresh = graph(None);
+    // Instances, the service svc:/a cited by b, and svc.startd's own instance.
+    let startd = crate::manifest::effective::STARTD_FMRI;
+    for name in [
+        "svc:/a:default",
+        "svc:/b:one",
+        "svc:/c:default",
+        "svc:/a",
+        startd,
+    ] {
+        let text = |graph: &DependencyGraph| {
+            let node = graph.node(&fmri(name)).expect("a vertex");
+            graph.fmri(node).expect("an FMRI").as_str().as_ptr()
+        };
+        assert_eq!(text(&first), text(&second), "{name}");
+        assert_ne!(text(&first), text(&fresh), "{name}");
+    }
+    assert_eq!(first.size(), second.size());
+}
