@@ -358,15 +358,7 @@ impl Repository {
         let mut connection = Connection::open(path).map_err(open_error)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(open_error)?;
         // The first statement reads the header: a file that is not SQLite fails here.
-        let mode: String = connection
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(open_error)?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            return Err(RepositoryError::JournalMode {
-                path: path.to_owned(),
-                mode,
-            });
-        }
+        use_wal(&connection, path)?;
         connection
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_error)?;
@@ -381,14 +373,7 @@ impl Repository {
         check_schema_version(path, found)?;
         if found < SCHEMA_VERSION {
             // Idempotent (`IF NOT EXISTS`), so a concurrent opener doing the same is harmless.
-            let transaction = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(open_error)?;
-            transaction.execute_batch(SCHEMA).map_err(open_error)?;
-            transaction
-                .pragma_update(None, "user_version", SCHEMA_VERSION)
-                .map_err(open_error)?;
-            transaction.commit().map_err(open_error)?;
+            create_schema(&mut connection).map_err(open_error)?;
         }
         Ok(Repository {
             connection,
@@ -758,21 +743,8 @@ fn create(path: &Path) -> Result<(), RepositoryError> {
     connection
         .pragma_update(None, "synchronous", "OFF")
         .map_err(sqlite_error)?;
-    let mode: String = connection
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(sqlite_error)?;
-    if !mode.eq_ignore_ascii_case("wal") {
-        return Err(RepositoryError::JournalMode {
-            path: temporary.clone(),
-            mode,
-        });
-    }
-    let transaction = connection.transaction().map_err(sqlite_error)?;
-    transaction.execute_batch(SCHEMA).map_err(sqlite_error)?;
-    transaction
-        .pragma_update(None, "user_version", SCHEMA_VERSION)
-        .map_err(sqlite_error)?;
-    transaction.commit().map_err(sqlite_error)?;
+    use_wal(&connection, &temporary)?;
+    create_schema(&mut connection).map_err(sqlite_error)?;
     // Closing checkpoints the WAL into the file and removes it.
     connection
         .close()
@@ -781,6 +753,31 @@ fn create(path: &Path) -> Result<(), RepositoryError> {
         .and_then(|file| file.sync_all())
         .map_err(create_error)?;
     std::fs::rename(&temporary, path).map_err(create_error)
+}
+
+/// Puts the database in WAL mode (kept in its header), or says what mode SQLite kept.
+fn use_wal(connection: &Connection, path: &Path) -> Result<(), RepositoryError> {
+    let mode: String = connection
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(|source| RepositoryError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(RepositoryError::JournalMode {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// The tables and the schema version, in one transaction.
+fn create_schema(connection: &mut Connection) -> rusqlite::Result<()> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    transaction.execute_batch(SCHEMA)?;
+    transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    transaction.commit()
 }
 
 fn schema_version(connection: &Connection) -> rusqlite::Result<i64> {
