@@ -820,15 +820,43 @@ impl Daemon {
         self.feed(Event::Recovered { instances });
     }
 
+    /// The boot's import. The files are read and parsed on a `loader` thread, so that the
+    /// parse's memory comes from that thread's malloc arena, not the engine thread's: parsing
+    /// leaves the names and settings kept for good scattered among the freed XML trees and
+    /// diagnostics. The engine thread copies what it keeps (`import_files`) and hands the
+    /// files back, and the loader frees them: freed here, small blocks would go to this
+    /// thread's cache of free blocks, be handed out again for long-lived data, and keep the
+    /// loader's pages resident (1.3 MiB more at 1000 manifest files). Once the loader has
+    /// exited, its arena is all free and the trim after the import gives it back
+    /// (BENCHMARKS.md, memory). Parses in place if no thread can be started.
     fn initial_import(&mut self) {
-        let scan = scan_apart(&self.dirs);
-        for error in &scan.errors {
-            eprintln!("svc.startd: {error}");
-        }
-        // With the manifests svccfg imported, from the repository's text (config.rs).
-        let mut files = scan.changed;
-        files.extend(self.stored_imports(&files));
-        self.import_loaded(files);
+        let dirs = self.dirs.clone();
+        std::thread::scope(|scope| {
+            let (scanned, scan) = crossbeam_channel::bounded::<manifests::Scan>(1);
+            let (back, returned) = crossbeam_channel::bounded::<Vec<Loaded>>(1);
+            let loader = std::thread::Builder::new()
+                .name("loader".into())
+                .spawn_scoped(scope, move || {
+                    let _ = scanned.send(manifests::scan(&dirs, &BTreeMap::new()));
+                    drop(returned.recv());
+                    give_back_arena();
+                });
+            // Without a loader (or if it died: the scope re-raises its panic at its end),
+            // in place.
+            let scan = match loader {
+                Ok(_) => scan.recv().ok(),
+                Err(_) => None,
+            }
+            .unwrap_or_else(|| manifests::scan(&self.dirs, &BTreeMap::new()));
+            for error in &scan.errors {
+                eprintln!("svc.startd: {error}");
+            }
+            // With the manifests svccfg imported, from the repository's text (config.rs).
+            let mut files = scan.changed;
+            files.extend(self.stored_imports(&files));
+            let (_, files) = self.import_files(files);
+            let _ = back.send(files);
+        });
         // Recovered instances the import did not adopt (their dependencies must start
         // first, or they are gone or disabled now): their old processes are stopped.
         let leftovers: Vec<Fmri> = self.recovered.drain().collect();
@@ -852,12 +880,17 @@ impl Daemon {
 
     /// Imports manifests, then profiles, each kind in one event (one graph build).
     pub(crate) fn import_loaded(&mut self, loaded: Vec<Loaded>) -> Vec<ImportOutcome> {
+        self.import_files(loaded).0
+    }
+
+    /// [`Daemon::import_loaded`], which hands the files back: what is kept of them is copied.
+    fn import_files(&mut self, loaded: Vec<Loaded>) -> (Vec<ImportOutcome>, Vec<Loaded>) {
         // Without what svccfg deleted, with what it set (config.rs).
         let loaded = self.configure(loaded);
         let mut outcomes = Vec::new();
         let mut manifests = Vec::new();
         let mut profiles = Vec::new();
-        for file in loaded {
+        for file in &loaded {
             let services = file.services();
             let loaded_ok = file.bundle.is_some();
             let errors: Vec<String> = file
@@ -887,12 +920,11 @@ impl Daemon {
                 services,
                 diagnostics: file.diagnostics.clone(),
             });
-            if let Some(bundle) = file.bundle {
+            if let Some(bundle) = &file.bundle {
+                let services = bundle.services.iter().cloned();
                 match bundle.kind {
-                    BundleKind::Profile => profiles.extend(bundle.services),
-                    // Copied here, all together, from the parse's scattered blocks
-                    // (`scan_apart`).
-                    _ => manifests.extend(bundle.services.iter().cloned()),
+                    BundleKind::Profile => profiles.extend(services),
+                    _ => manifests.extend(services),
                 }
             }
         }
@@ -908,7 +940,7 @@ impl Daemon {
                 services: profiles,
             });
         }
-        outcomes
+        (outcomes, loaded)
     }
 
     /// Re-reads the manifest directories: changed files are imported, services of files
@@ -1069,25 +1101,11 @@ fn signal_group(pid: u32, signal: Signal) {
     let _ = nix::sys::signal::kill(pid, signal);
 }
 
-/// Reads and parses the manifests of `dirs` on a thread of its own, so that the parse's
-/// memory comes from that thread's malloc arena, not the engine thread's. Parsing leaves the
-/// names and settings kept for good scattered among the freed XML trees and diagnostics; the
-/// engine thread copies what it keeps (`import_loaded`), the parse's blocks are all freed, and
-/// the trim after the import gives their pages back whole (BENCHMARKS.md, memory). Parses in
-/// place if no thread can be started.
-fn scan_apart(dirs: &[PathBuf]) -> manifests::Scan {
-    let scan = || manifests::scan(dirs, &BTreeMap::new());
-    std::thread::scope(|scope| {
-        match std::thread::Builder::new()
-            .name("loader".into())
-            .spawn_scoped(scope, scan)
-        {
-            Ok(loader) => loader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-            Err(_) => scan(),
-        }
-    })
+/// Lets glibc give back the free top of the calling thread's malloc arena: it does so only
+/// when a freed block merges into a top of 64 KiB or more, and `malloc_trim` leaves the tops
+/// of threads' arenas alone. A block just under the mmap threshold is taken and freed.
+fn give_back_arena() {
+    drop(std::hint::black_box(vec![0u8; 60 * 1024]));
 }
 
 /// Events within [`BURST_WINDOW`] after which, once idle, free memory is given back
