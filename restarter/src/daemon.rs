@@ -886,11 +886,11 @@ impl Daemon {
     /// [`Daemon::import_loaded`], which hands the files back: what is kept of them is copied.
     fn import_files(&mut self, loaded: Vec<Loaded>) -> (Vec<ImportOutcome>, Vec<Loaded>) {
         // Without what svccfg deleted, with what it set (config.rs).
-        let loaded = self.configure(loaded);
+        let mut loaded = self.configure(loaded);
         let mut outcomes = Vec::new();
         let mut manifests = Vec::new();
         let mut profiles = Vec::new();
-        for file in &loaded {
+        for file in &mut loaded {
             let services = file.services();
             let loaded_ok = file.bundle.is_some();
             let errors: Vec<String> = file
@@ -903,10 +903,13 @@ impl Daemon {
                 self.broken.remove(&file.path);
                 self.known.insert(file.path.clone(), file.hash.clone());
                 self.defined.insert(file.path.clone(), services.clone());
+                // The text is taken, not copied: a copy made here for the repository's
+                // write would leave a hole of its size between the blocks kept for each
+                // file once written.
                 self.pending.manifests.push(StoredManifest {
                     path: file.path.clone(),
                     hash: file.hash.clone(),
-                    text: file.text.clone(),
+                    text: std::mem::take(&mut file.text),
                 });
             } else {
                 for line in &errors {
