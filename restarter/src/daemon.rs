@@ -833,7 +833,8 @@ impl Daemon {
         let dirs = self.dirs.clone();
         std::thread::scope(|scope| {
             let (scanned, scan) = crossbeam_channel::bounded::<manifests::Scan>(1);
-            let (back, returned) = crossbeam_channel::bounded::<Vec<Loaded>>(1);
+            let (back, returned) =
+                crossbeam_channel::bounded::<(Vec<Loaded>, Vec<StoredManifest>)>(1);
             let loader = std::thread::Builder::new()
                 .name("loader".into())
                 .spawn_scoped(scope, move || {
@@ -854,8 +855,10 @@ impl Daemon {
             // With the manifests svccfg imported, from the repository's text (config.rs).
             let mut files = scan.changed;
             files.extend(self.stored_imports(&files));
-            let (_, files) = self.import_files(files);
-            let _ = back.send(files);
+            let (_, files) = self.import_files(files, false);
+            // The manifests are written now, so that the loader frees what it read of them.
+            let written = self.flush_returning_manifests();
+            let _ = back.send((files, written));
         });
         // Recovered instances the import did not adopt (their dependencies must start
         // first, or they are gone or disabled now): their old processes are stopped.
@@ -880,11 +883,18 @@ impl Daemon {
 
     /// Imports manifests, then profiles, each kind in one event (one graph build).
     pub(crate) fn import_loaded(&mut self, loaded: Vec<Loaded>) -> Vec<ImportOutcome> {
-        self.import_files(loaded).0
+        self.import_files(loaded, true).0
     }
 
-    /// [`Daemon::import_loaded`], which hands the files back: what is kept of them is copied.
-    fn import_files(&mut self, loaded: Vec<Loaded>) -> (Vec<ImportOutcome>, Vec<Loaded>) {
+    /// [`Daemon::import_loaded`], which hands the files back: what is kept of them is copied,
+    /// what the repository's write needs (path, hash, text) is taken. The boot reports
+    /// nothing (`report` false): copies made for a report, or for that write, would be freed
+    /// between the blocks kept for each file and leave holes (BENCHMARKS.md, memory).
+    fn import_files(
+        &mut self,
+        loaded: Vec<Loaded>,
+        report: bool,
+    ) -> (Vec<ImportOutcome>, Vec<Loaded>) {
         // Without what svccfg deleted, with what it set (config.rs).
         let mut loaded = self.configure(loaded);
         let mut outcomes = Vec::new();
@@ -893,36 +903,35 @@ impl Daemon {
         for file in &mut loaded {
             let services = file.services();
             let loaded_ok = file.bundle.is_some();
-            let errors: Vec<String> = file
-                .diagnostics
-                .iter()
-                .filter(|line| line.contains(": error: "))
-                .cloned()
-                .collect();
+            if report {
+                outcomes.push(ImportOutcome {
+                    path: file.path.clone(),
+                    loaded: loaded_ok,
+                    services: services.clone(),
+                    diagnostics: file.diagnostics.clone(),
+                });
+            }
             if loaded_ok {
                 self.broken.remove(&file.path);
                 self.known.insert(file.path.clone(), file.hash.clone());
-                self.defined.insert(file.path.clone(), services.clone());
-                // The text is taken, not copied: a copy made here for the repository's
-                // write would leave a hole of its size between the blocks kept for each
-                // file once written.
+                self.defined.insert(file.path.clone(), services);
                 self.pending.manifests.push(StoredManifest {
-                    path: file.path.clone(),
-                    hash: file.hash.clone(),
+                    path: std::mem::take(&mut file.path),
+                    hash: std::mem::take(&mut file.hash),
                     text: std::mem::take(&mut file.text),
                 });
             } else {
+                let errors: Vec<String> = file
+                    .diagnostics
+                    .iter()
+                    .filter(|line| line.contains(": error: "))
+                    .cloned()
+                    .collect();
                 for line in &errors {
                     eprintln!("svc.startd: {line}");
                 }
                 self.broken.insert(file.path.clone(), errors);
             }
-            outcomes.push(ImportOutcome {
-                path: file.path.clone(),
-                loaded: loaded_ok,
-                services,
-                diagnostics: file.diagnostics.clone(),
-            });
             if let Some(bundle) = &file.bundle {
                 let services = bundle.services.iter().cloned();
                 match bundle.kind {
@@ -983,6 +992,12 @@ impl Daemon {
     /// Writes what this turn changed, in one transaction. On failure (a full or read-only
     /// disk) the changes are kept for the next turn and the services keep running.
     pub(crate) fn flush(&mut self) {
+        drop(self.flush_returning_manifests());
+    }
+
+    /// [`Daemon::flush`], which hands back the manifests it wrote (the boot's go back to the
+    /// loader thread that read them, to be freed there: `initial_import`).
+    fn flush_returning_manifests(&mut self) -> Vec<StoredManifest> {
         // Taken, not drained: after a bring-up the set would keep room for every instance.
         for fmri in std::mem::take(&mut self.dirty) {
             let main = self.main_pids.get(&fmri).copied();
@@ -999,7 +1014,7 @@ impl Daemon {
             self.pending.processes.push((fmri, processes));
         }
         if self.pending.is_empty() {
-            return;
+            return Vec::new();
         }
         match self.repository.apply(&self.pending) {
             Ok(()) => {
@@ -1009,7 +1024,7 @@ impl Daemon {
                     );
                 }
                 self.repository_failing = false;
-                self.pending = Changes::default();
+                std::mem::take(&mut self.pending).manifests
             }
             Err(error) => {
                 if !self.repository_failing {
@@ -1018,6 +1033,7 @@ impl Daemon {
                     );
                 }
                 self.repository_failing = true;
+                Vec::new()
             }
         }
     }
