@@ -102,9 +102,11 @@ struct Args {
     list_timeout: Duration,
     /// More svc-startd arguments (`--startd-arg=--contracts=process-group`).
     startd_args: Vec<String>,
+    /// One manifest file per service (as systems ship them) instead of one of N services.
+    per_service: bool,
 }
 
-const USAGE: &str = "usage: startd-bench [--sizes 100,1000,10000] [--kills 100] [--idle-seconds 30] [--timeout-seconds 120] [--full-list-max N] [--list-timeout-seconds 300] [--startd-arg ARG]... [--write FILE]";
+const USAGE: &str = "usage: startd-bench [--sizes 100,1000,10000] [--kills 100] [--idle-seconds 30] [--timeout-seconds 120] [--full-list-max N] [--list-timeout-seconds 300] [--startd-arg ARG]... [--manifest-per-service] [--write FILE]";
 
 fn parse_args() -> Result<Args> {
     let mut args = Args {
@@ -116,6 +118,7 @@ fn parse_args() -> Result<Args> {
         startd_args: Vec::new(),
         full_list_max: 100_000,
         list_timeout: Duration::from_secs(300),
+        per_service: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -127,6 +130,10 @@ fn parse_args() -> Result<Args> {
         };
         if flag == "--help" || flag == "-h" {
             return Err(USAGE.into());
+        }
+        if flag == "--manifest-per-service" {
+            args.per_service = true;
+            continue;
         }
         let value = match inline {
             Some(value) => value,
@@ -390,11 +397,17 @@ fn thread_stats(pid: u32) -> BTreeMap<u32, ThreadStat> {
 
 /// The manifest of N services.
 fn manifest(n: usize) -> String {
-    let mut xml = String::with_capacity(n * 600 + 300);
-    xml.push_str(
-        "<?xml version='1.0'?>\n<!DOCTYPE service_bundle SYSTEM '/usr/share/lib/xml/dtd/service_bundle.dtd.1'>\n<service_bundle type='manifest' name='bench'>\n",
+    manifest_of(0..n, "bench")
+}
+
+/// The manifest `name` of the services `bench/sNNNNN` numbered by `services`.
+fn manifest_of(services: std::ops::Range<usize>, name: &str) -> String {
+    let mut xml = String::with_capacity(services.len() * 600 + 300);
+    let _ = write!(
+        xml,
+        "<?xml version='1.0'?>\n<!DOCTYPE service_bundle SYSTEM '/usr/share/lib/xml/dtd/service_bundle.dtd.1'>\n<service_bundle type='manifest' name='{name}'>\n",
     );
-    for i in 0..n {
+    for i in services {
         let _ = write!(
             xml,
             "<service name='bench/s{i:05}' type='service' version='1'>
@@ -413,16 +426,27 @@ fn manifest(n: usize) -> String {
 }
 
 /// A temporary root `startd-bench-*` holding the manifest of N services in
-/// `bench-manifests/`, for a first bring-up.
-fn fresh_root(n: usize) -> Result<tempfile::TempDir> {
+/// `bench-manifests/` (or one manifest per service, `sNNNNN.xml`), for a first bring-up.
+fn fresh_root(n: usize, per_service: bool) -> Result<tempfile::TempDir> {
     let root = tempfile::Builder::new()
         .prefix("startd-bench-")
         .tempdir()
         .map_err(|error| format!("cannot create a temporary root: {error}"))?;
     let manifests = root.path().join("bench-manifests");
-    fs::create_dir_all(&manifests)
-        .and_then(|()| fs::write(manifests.join("bench.xml"), manifest(n)))
-        .map_err(|error| format!("cannot write the manifest: {error}"))?;
+    let written = fs::create_dir_all(&manifests).and_then(|()| {
+        if per_service {
+            (0..n).try_for_each(|i| {
+                let name = format!("s{i:05}");
+                fs::write(
+                    manifests.join(format!("{name}.xml")),
+                    manifest_of(i..i + 1, &name),
+                )
+            })
+        } else {
+            fs::write(manifests.join("bench.xml"), manifest(n))
+        }
+    });
+    written.map_err(|error| format!("cannot write the manifests: {error}"))?;
     Ok(root)
 }
 
@@ -896,8 +920,14 @@ fn measure_size(
     std::thread::sleep(Duration::from_millis(500));
 
     // Bring-up, on a fresh root.
-    let (mut startd, fresh) =
-        bring_up(binary, fresh_root(n)?, n, args, "startd.stderr", "bring-up")?;
+    let (mut startd, fresh) = bring_up(
+        binary,
+        fresh_root(n, args.per_service)?,
+        n,
+        args,
+        "startd.stderr",
+        "bring-up",
+    )?;
     let bringup = fresh.took;
     eprintln!(
         "startd-bench: N = {n}: bring-up {:.3} s ({:.2}x floor)",
@@ -1259,7 +1289,7 @@ fn report(args: &Args, machine: &Machine, results: &[SizeResult]) -> String {
     let _ = writeln!(
         out,
         "What is measured (`benches/src/bin/startd-bench.rs`): the real `svc-startd` on a temporary
-root, given one manifest of N services `bench/sNNNNN`, each a default instance enabled,
+root, given {layout} `bench/sNNNNN`, each a default instance enabled,
 `startd/duration=child`, start method `/bin/sleep 100000` (a plain command: svc.startd
 executes it directly, as `/bin/sh -c \"exec ...\"` would), stop `:kill`. Sizes in order, each
 on a fresh root, then on the same root again (roots are deleted at the end of the run).
@@ -1327,7 +1357,13 @@ figures across runs.
                 (args.full_list_max < 100_000)
                     .then(|| format!(" --full-list-max {}", args.full_list_max)),
             )
+            .chain(args.per_service.then(|| " --manifest-per-service".to_string()))
             .collect::<String>(),
+        layout = if args.per_service {
+            "N manifests of one service each (`--manifest-per-service`)"
+        } else {
+            "one manifest of N services"
+        },
         cpus = machine.cpus,
         cpu = machine.cpu,
         mem = machine.memory_gib,
