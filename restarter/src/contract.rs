@@ -342,12 +342,12 @@ impl Contracts {
         }
     }
 
-    /// The `cgroup.procs` a start method of the instance joins, if cgroups are used.
     /// The instance's cgroup directory, made or not (none without cgroups).
     pub fn cgroup_dir(&self, fmri: &Fmri) -> Option<PathBuf> {
         self.cgroups.as_ref().map(|cgroups| cgroups.dir(fmri))
     }
 
+    /// The `cgroup.procs` a start method of the instance joins, if cgroups are used.
     pub fn cgroup_for(&self, fmri: &Fmri) -> Option<PathBuf> {
         let cgroups = self.cgroups.as_ref()?;
         match cgroups.prepare(fmri) {

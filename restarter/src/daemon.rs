@@ -823,12 +823,14 @@ impl Daemon {
     /// The boot's import. The files are read and parsed on a `loader` thread, so that the
     /// parse's memory comes from that thread's malloc arena, not the engine thread's: parsing
     /// leaves the names and settings kept for good scattered among the freed XML trees and
-    /// diagnostics. The engine thread copies what it keeps (`import_files`) and hands the
-    /// files back, and the loader frees them: freed here, small blocks would go to this
-    /// thread's cache of free blocks, be handed out again for long-lived data, and keep the
-    /// loader's pages resident (1.3 MiB more at 1000 manifest files). Once the loader has
-    /// exited, its arena is all free and the trim after the import gives it back
-    /// (BENCHMARKS.md, memory). Parses in place if no thread can be started.
+    /// diagnostics. The engine thread copies what it keeps (`import_files`), writes the
+    /// manifests to the repository (their path, hash and text taken, not copied) and hands
+    /// the files and what was written back, and the loader frees them: freed here, small
+    /// blocks would go to this thread's cache of free blocks, be handed out again for
+    /// long-lived data, and keep the loader's pages resident (1.3 MiB more at 1000 manifest
+    /// files). The loader then gives its arena's free top back (`give_back_arena`), and the
+    /// trim after the import the rest (BENCHMARKS.md, memory). Parses in place if no thread
+    /// can be started.
     fn initial_import(&mut self) {
         let dirs = self.dirs.clone();
         std::thread::scope(|scope| {
@@ -1124,7 +1126,7 @@ fn signal_group(pid: u32, signal: Signal) {
 /// when a freed block merges into a top of 64 KiB or more, and `malloc_trim` leaves the tops
 /// of threads' arenas alone. A block just under the mmap threshold is taken and freed.
 fn give_back_arena() {
-    drop(std::hint::black_box(vec![0u8; 60 * 1024]));
+    drop(std::hint::black_box(vec![0u8; MMAP_THRESHOLD - 4096]));
 }
 
 /// Events within [`BURST_WINDOW`] after which, once idle, free memory is given back
@@ -1136,11 +1138,14 @@ const BURST_WINDOW: std::time::Duration = std::time::Duration::from_secs(1);
 /// mapped apart and returned to the kernel when freed. glibc raises this threshold to the
 /// size of any mapped block freed, after which such blocks come from the heap and leave it
 /// fragmented once freed; a fixed threshold keeps them apart.
+const MMAP_THRESHOLD: usize = 64 * 1024;
+
+/// Fixes malloc's mmap threshold at [`MMAP_THRESHOLD`].
 #[allow(unsafe_code)]
 fn tune_malloc() {
     // SAFETY: mallopt only sets one of malloc's parameters, under malloc's own lock.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 64 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as libc::c_int);
     }
 }
 
